@@ -39,6 +39,17 @@ public final class Autograd {
         return new NoGrad(depth);
     }
 
+    /**
+     * A block in which recording is on even inside an enclosing {@link #noGrad()} or backward pass
+     * (used by {@link Checkpoint} to recompute a segment).
+     */
+    static AutoCloseable gradEnabledBlock() {
+        int[] depth = NO_GRAD_DEPTH.get();
+        int saved = depth[0];
+        depth[0] = 0;
+        return () -> depth[0] = saved;
+    }
+
     private record NoGrad(int[] depth) implements AutoCloseable {
         @Override
         public void close() {

@@ -178,6 +178,13 @@ public final class Tensor implements AutoCloseable {
         grad = g == null ? null : TensorScope.detach(g);
     }
 
+    /** Removes and returns the gradient without closing it (the caller owns it); null if none. */
+    public Tensor takeGrad() {
+        Tensor g = grad;
+        grad = null;
+        return g;
+    }
+
     /** Closes and clears the gradient. */
     public void zeroGrad() {
         setGrad(null);

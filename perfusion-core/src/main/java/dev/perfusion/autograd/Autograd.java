@@ -116,15 +116,17 @@ public final class Autograd {
                 continue; // no gradient reached this tensor
             }
             GradNode node = t.gradNode();
-            Tensor[] grads = node.backward(dy);
+            Tensor[] grads = oneOwnerEach(node.backward(dy));
             Tensor[] inputs = node.inputs();
-            Set<Tensor> handedOut = Collections.newSetFromMap(new IdentityHashMap<>());
-            boolean dyReused = false;
+            boolean dyHandedOn = false;
             for (int i = 0; i < inputs.length; i++) {
                 Tensor in = inputs[i];
                 Tensor g = grads[i];
-                if (g == null || in == null || !in.requiresGrad()) {
-                    if (g != null && g != dy && !handedOut.contains(g)) {
+                if (g == null) {
+                    continue;
+                }
+                if (in == null || !in.requiresGrad()) {
+                    if (g != dy) {
                         g.close();
                     }
                     continue;
@@ -133,11 +135,7 @@ public final class Autograd {
                     throw new IllegalStateException("backward of '" + node.op() + "' gave input " + i + " a gradient of shape "
                             + g.shape() + " for an input of shape " + in.shape());
                 }
-                if (handedOut.contains(g)) {
-                    g = g.backend().affine(g, 1f, 0f); // one tensor, two owners: give the second a copy
-                }
-                handedOut.add(g);
-                dyReused |= g == dy;
+                dyHandedOn |= g == dy;
                 if (in.isLeaf()) {
                     accumulateLeaf(in, g);
                 } else {
@@ -151,13 +149,29 @@ public final class Autograd {
                     }
                 }
             }
-            if (!dyReused) {
+            if (!dyHandedOn) {
                 dy.close();
             }
         }
         for (Tensor left : pending.values()) {
             left.close();
         }
+    }
+
+    /**
+     * A backward may return the same tensor for two inputs (the gradient of x + x is dy for both). Each
+     * gradient gets exactly one owner, which may close it, so repeats are replaced by copies.
+     */
+    private static Tensor[] oneOwnerEach(Tensor[] grads) {
+        for (int i = 1; i < grads.length; i++) {
+            for (int j = 0; j < i; j++) {
+                if (grads[i] != null && grads[i] == grads[j]) {
+                    grads[i] = grads[i].backend().affine(grads[i], 1f, 0f);
+                    break;
+                }
+            }
+        }
+        return grads;
     }
 
     private static void accumulateLeaf(Tensor leaf, Tensor g) {

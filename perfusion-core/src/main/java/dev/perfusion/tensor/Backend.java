@@ -124,13 +124,13 @@ public interface Backend extends AutoCloseable {
      */
     Tensor groupNorm(Tensor x, int groups, Tensor gamma, Tensor beta, float eps);
 
-    /** Gradients of {@link #groupNorm} with respect to x, γ and β (γ/β grads null when γ/β are null). */
+    /** Gradients of {@link #groupNorm} with respect to x, γ and β (dγ null when γ is null; dβ always given). */
     NormGrads groupNormBackward(Tensor x, int groups, Tensor gamma, float eps, Tensor dy);
 
     /** y = (x − μ)/√(σ² + eps)·γ + β over the last axis: x [..., D], γ and β [D] (either may be null). */
     Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps);
 
-    /** Gradients of {@link #layerNorm} with respect to x, γ and β. */
+    /** Gradients of {@link #layerNorm} with respect to x, γ and β (dγ null when γ is null; dβ always given). */
     NormGrads layerNormBackward(Tensor x, Tensor gamma, float eps, Tensor dy);
 
     /** y = e^(x − max x) / Σ e^(x − max x) over the last axis. */

@@ -110,13 +110,17 @@ public final class Tensor implements AutoCloseable {
         }
     }
 
-    /** Releases this tensor's reference to its memory. Closing twice is harmless. */
+    /** Releases this tensor's reference to its memory, and its gradient. Closing twice is harmless. */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
+        if (grad != null) {
+            grad.close();
+            grad = null;
+        }
         if (scope != null) {
             TensorScope.detach(this);
         }

@@ -29,8 +29,8 @@ import java.util.List;
  * {@code mid_block…}, {@code up_blocks…}, {@code conv_norm_out}, {@code conv_out}), so a diffusers {@code unet/}
  * folder loads by identity ({@link #load}).
  *
- * <p>Unlike diffusers, H and W must be multiples of 2^(levels−1) (8 for SD): diffusers then resizes the upsampler
- * outputs to the skip sizes ({@code forward_upsample_size}); this port rejects such sizes instead.
+ * <p>H and W need not be multiples of 2^(levels−1): as diffusers ({@code forward_upsample_size}), each upsampler then
+ * resizes to its skip connection's size (strided convolutions round odd sizes up on the way down).
  *
  * <p>Source: diffusers 0.30.3 {@code src/diffusers/models/unets/unet_2d_condition.py}.
  */
@@ -159,7 +159,7 @@ public final class UNet2DConditionModel extends Module {
     /**
      * The UNet's prediction for a batch of latents.
      *
-     * @param sample              [B, in, H, W] latents; H and W multiples of 2^(levels−1)
+     * @param sample              [B, in, H, W] latents
      * @param timestep            0-d (one step for the whole batch), [1] or [B]; INT64/INT32 or floating (fractional
      *                            steps allowed)
      * @param encoderHiddenStates [B, M, cross_attention_dim] text encoding
@@ -202,7 +202,10 @@ public final class UNet2DConditionModel extends Module {
             List<Tensor> taken = new ArrayList<>(skips.subList(skips.size() - n, skips.size()));
             skips.subList(skips.size() - n, skips.size()).clear();
             String name = "up_blocks." + i;
-            Tensor next = block.forward(h, taken, emb, encoderHiddenStates, hooks.child(name)); // [B, C, H_i, W_i]
+            // the upsampler resizes to the next skip's size, which is 2× unless a size was odd on the way down
+            int[] upsampleSize = skips.isEmpty() ? null
+                    : new int[] {skips.get(skips.size() - 1).dim(2), skips.get(skips.size() - 1).dim(3)};
+            Tensor next = block.forward(h, taken, emb, encoderHiddenStates, hooks.child(name), upsampleSize); // [B, C, H_i, W_i]
             hooks.emit(name, next);
             taken.add(h); // the mid-block or previous up-block output is no longer needed either
             Intermediates.release(next, taken.toArray(new Tensor[0]));
@@ -234,10 +237,8 @@ public final class UNet2DConditionModel extends Module {
         if (sample.rank() != 4 || sample.dim(1) != in) {
             throw new IllegalArgumentException("UNet sample must be [B, " + in + ", H, W], got " + sample.shape());
         }
-        int factor = 1 << (config.levels() - 1);
-        if (sample.dim(2) % factor != 0 || sample.dim(3) % factor != 0) {
-            throw new IllegalArgumentException("UNet sample height and width must be multiples of " + factor
-                    + " (2^(levels−1), the total downsampling), got " + sample.dim(2) + "×" + sample.dim(3));
+        if (sample.dim(2) < 1 || sample.dim(3) < 1) {
+            throw new IllegalArgumentException("UNet sample has an empty spatial size " + sample.shape());
         }
         int b = sample.dim(0);
         int d = config.crossAttentionDim();

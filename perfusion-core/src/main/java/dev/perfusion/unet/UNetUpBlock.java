@@ -80,10 +80,12 @@ public abstract class UNetUpBlock extends Module {
      * @param temb                [B, T]
      * @param encoderHiddenStates [B, M, Cc] (ignored by blocks without attention)
      * @param hooks               reports {@code resnets.i}, {@code attentions.i} (+ internals), {@code upsamplers.0}
-     * @return [B, out, 2H, 2W] with an upsampler, else [B, out, H, W]
+     * @param upsampleSize        {height, width} the upsampler resizes to (the next skip connection's size), or null
+     *                            for ×2
+     * @return [B, out, 2H, 2W] (or upsampleSize) with an upsampler, else [B, out, H, W]
      */
     public Tensor forward(Tensor hidden, List<Tensor> resHiddenStates, Tensor temb, Tensor encoderHiddenStates,
-                          ForwardHooks hooks) {
+                          ForwardHooks hooks, int[] upsampleSize) {
         if (hidden.rank() != 4 || hidden.dim(1) != prevOutputChannels) {
             throw new IllegalArgumentException(getClass().getSimpleName() + " needs hidden states [B, "
                     + prevOutputChannels + ", H, W], got " + hidden.shape());
@@ -104,7 +106,7 @@ public abstract class UNetUpBlock extends Module {
         }
         Tensor ehs = attentions.isEmpty() ? null : encoderHiddenStates;
         if (!(gradientCheckpointing && Autograd.isGradEnabled())) {
-            return run(hidden, resHiddenStates, temb, ehs, hooks);
+            return run(hidden, resHiddenStates, temb, ehs, hooks, upsampleSize);
         }
         List<Tensor> inputs = new ArrayList<>();
         inputs.add(hidden);
@@ -117,11 +119,11 @@ public abstract class UNetUpBlock extends Module {
         return Checkpoint.run(getClass().getSimpleName(), xs -> {
             ForwardHooks hk = once[0];
             once[0] = ForwardHooks.NONE; // the recomputation in backward reports nothing
-            return run(xs[0], List.of(xs).subList(1, n + 1), xs[n + 1], ehs == null ? null : xs[n + 2], hk);
+            return run(xs[0], List.of(xs).subList(1, n + 1), xs[n + 1], ehs == null ? null : xs[n + 2], hk, upsampleSize);
         }, inputs.toArray(new Tensor[0]));
     }
 
-    private Tensor run(Tensor hidden, List<Tensor> res, Tensor temb, Tensor ehs, ForwardHooks hooks) {
+    private Tensor run(Tensor hidden, List<Tensor> res, Tensor temb, Tensor ehs, ForwardHooks hooks, int[] upsampleSize) {
         int n = resnets.size();
         Tensor h = hidden;
         for (int i = 0; i < n; i++) {
@@ -140,7 +142,8 @@ public abstract class UNetUpBlock extends Module {
         if (upsampler == null) {
             return h;
         }
-        Tensor u = upsampler.forward(h); // [B, out, 2H, 2W]
+        Tensor u = upsampleSize == null ? upsampler.forward(h)                  // [B, out, 2H, 2W]
+                : upsampler.forward(h, upsampleSize[0], upsampleSize[1]);         // [B, out, H', W']
         hooks.emit("upsamplers.0", u);
         return Intermediates.release(u, h == hidden ? null : h);
     }

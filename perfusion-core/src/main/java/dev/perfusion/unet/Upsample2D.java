@@ -32,13 +32,29 @@ public final class Upsample2D extends Module {
 
     /** [B, C, H, W] → [B, out, 2H, 2W]. */
     public Tensor forward(Tensor x) {
+        checkInput(x);
+        return forward(x, 2 * x.dim(2), 2 * x.dim(3));
+    }
+
+    /**
+     * Nearest-neighbour resize to an explicit size, then the conv: [B, C, H, W] → [B, out, outH, outW]. diffusers
+     * passes the skip connection's size here when the latent size is not a multiple of the UNet's total
+     * downsampling ({@code upsample_size}, {@code F.interpolate(size=…, mode="nearest")}).
+     */
+    public Tensor forward(Tensor x, int outH, int outW) {
+        checkInput(x);
+        Tensor u = outH == 2 * x.dim(2) && outW == 2 * x.dim(3)
+                ? Ops.upsampleNearest2x(x)                     // [B, C, 2H, 2W]
+                : NearestResize.resize(x, outH, outW);          // [B, C, outH, outW]
+        Tensor y = conv.forward(u);                             // [B, out, outH, outW]
+        return Intermediates.release(y, u);
+    }
+
+    private void checkInput(Tensor x) {
         if (x.rank() != 4 || x.dim(1) != channels) {
             throw new IllegalArgumentException("Upsample2D(" + channels + ") needs [B, " + channels
                     + ", H, W], got " + x.shape());
         }
-        Tensor u = Ops.upsampleNearest2x(x); // [B, C, 2H, 2W]
-        Tensor y = conv.forward(u);          // [B, out, 2H, 2W]
-        return Intermediates.release(y, u);
     }
 
     /** Input channels. */

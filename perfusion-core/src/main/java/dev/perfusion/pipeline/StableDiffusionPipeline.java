@@ -1,0 +1,330 @@
+package dev.perfusion.pipeline;
+
+import dev.perfusion.autograd.Autograd;
+import dev.perfusion.autograd.Ops;
+import dev.perfusion.clip.CLIPTextModel;
+import dev.perfusion.clip.CLIPTextOutput;
+import dev.perfusion.clip.CLIPTokenizer;
+import dev.perfusion.io.DiffusersConfig;
+import dev.perfusion.schedulers.SamplingRun;
+import dev.perfusion.schedulers.Scheduler;
+import dev.perfusion.schedulers.SchedulerConfig;
+import dev.perfusion.schedulers.Schedulers;
+import dev.perfusion.schedulers.StepOutput;
+import dev.perfusion.tensor.Backend;
+import dev.perfusion.tensor.HostRandom;
+import dev.perfusion.tensor.Shape;
+import dev.perfusion.tensor.Tensor;
+import dev.perfusion.tensor.TensorScope;
+import dev.perfusion.unet.UNet2DConditionModel;
+import dev.perfusion.vae.AutoencoderKL;
+import dev.perfusion.vae.LatentDistribution;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Text-to-image (and image-to-image) with Stable Diffusion v1.x, as diffusers' {@code StableDiffusionPipeline}
+ * computes it: CLIP text encoding, classifier-free guidance with the batch ordered [unconditional…, text…], a
+ * sampler loop, and VAE decoding of latents / 0.18215.
+ *
+ * <p>Notation: B images, h × w latent size (image size / 8), g the guidance scale, ε the UNet's noise prediction.
+ *
+ * <p>The pipeline owns its models; {@link #close()} frees them. One generation runs at a time per pipeline
+ * (the models are shared state of the backend, not thread-safe).
+ */
+public final class StableDiffusionPipeline implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StableDiffusionPipeline.class);
+    private static final Map<String, String> SAMPLER_OF_CLASS = Map.of(
+            "PNDMScheduler", "pndm", "DDIMScheduler", "ddim", "DDPMScheduler", "ddpm",
+            "EulerDiscreteScheduler", "euler", "EulerAncestralDiscreteScheduler", "euler_a",
+            "DPMSolverMultistepScheduler", "dpmpp_2m");
+
+    private final Backend backend;
+    private final CLIPTokenizer tokenizer;
+    private final CLIPTextModel textEncoder;
+    private final UNet2DConditionModel unet;
+    private final AutoencoderKL vae;
+    private final SchedulerConfig schedulerConfig;
+    private final String defaultSampler;
+    private final String modelName;
+
+    /** Assembles a pipeline from loaded parts; it takes ownership of the models. */
+    public StableDiffusionPipeline(Backend backend, CLIPTokenizer tokenizer, CLIPTextModel textEncoder,
+                                   UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig schedulerConfig,
+                                   String defaultSampler, String modelName) {
+        this.backend = backend;
+        this.tokenizer = tokenizer;
+        this.textEncoder = textEncoder;
+        this.unet = unet;
+        this.vae = vae;
+        this.schedulerConfig = schedulerConfig;
+        this.defaultSampler = defaultSampler;
+        this.modelName = modelName;
+    }
+
+    /**
+     * Loads a diffusers Stable Diffusion v1.x folder ({@code model_index.json}, {@code text_encoder/},
+     * {@code tokenizer/}, {@code unet/}, {@code vae/}, {@code scheduler/}).
+     *
+     * @throws IllegalArgumentException naming the missing or malformed part
+     */
+    public static StableDiffusionPipeline load(Path modelDir, Backend backend) throws IOException {
+        if (!Files.isDirectory(modelDir)) {
+            throw new IllegalArgumentException("model folder " + modelDir + " does not exist");
+        }
+        Path index = modelDir.resolve("model_index.json");
+        if (!Files.isRegularFile(index)) {
+            throw new IllegalArgumentException(modelDir + " has no model_index.json: not a diffusers pipeline folder");
+        }
+        for (String part : List.of("text_encoder", "tokenizer", "unet", "vae", "scheduler")) {
+            if (!Files.isDirectory(modelDir.resolve(part))) {
+                throw new IllegalArgumentException(modelDir + " lacks the '" + part + "' folder that a Stable Diffusion pipeline needs");
+            }
+        }
+        String sampler = defaultSamplerOf(DiffusersConfig.read(index));
+        long start = System.nanoTime();
+        CLIPTokenizer tokenizer = CLIPTokenizer.fromFolder(modelDir.resolve("tokenizer"));
+        SchedulerConfig sc = SchedulerConfig.load(modelDir.resolve("scheduler").resolve("scheduler_config.json"));
+        CLIPTextModel text = null;
+        UNet2DConditionModel unet = null;
+        try {
+            text = CLIPTextModel.load(modelDir.resolve("text_encoder"), backend);
+            unet = UNet2DConditionModel.load(modelDir.resolve("unet"), backend);
+            AutoencoderKL vae = AutoencoderKL.load(modelDir.resolve("vae"), backend);
+            LOG.info("loaded {} in {} ms (default sampler {})", modelDir, (System.nanoTime() - start) / 1_000_000, sampler);
+            return new StableDiffusionPipeline(backend, tokenizer, text, unet, vae, sc, sampler,
+                    String.valueOf(modelDir.toAbsolutePath().normalize().getFileName()));
+        } catch (IOException | RuntimeException e) {
+            if (text != null) {
+                text.close();
+            }
+            if (unet != null) {
+                unet.close();
+            }
+            throw e;
+        }
+    }
+
+    private static String defaultSamplerOf(DiffusersConfig index) {
+        Object s = index.raw("scheduler");
+        if (s instanceof List<?> l && l.size() == 2 && l.get(1) instanceof String cls) {
+            String name = SAMPLER_OF_CLASS.get(cls);
+            if (name != null) {
+                return name;
+            }
+            LOG.warn("{}: scheduler class {} is not implemented; using pndm unless a sampler is chosen", index.source(), cls);
+        }
+        return "pndm";
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public CLIPTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public CLIPTextModel textEncoder() {
+        return textEncoder;
+    }
+
+    public UNet2DConditionModel unet() {
+        return unet;
+    }
+
+    public AutoencoderKL vae() {
+        return vae;
+    }
+
+    public SchedulerConfig schedulerConfig() {
+        return schedulerConfig;
+    }
+
+    /** The sampler used when a request names none (from the model's scheduler class). */
+    public String defaultSampler() {
+        return defaultSampler;
+    }
+
+    /** Token ids [B, 77] (INT64) of the prompts: BOS, ≤ 75 tokens, EOS, EOS padding. */
+    public Tensor tokenize(List<String> prompts) {
+        long[] ids = new long[prompts.size() * CLIPTokenizer.CONTEXT_LENGTH];
+        for (int b = 0; b < prompts.size(); b++) {
+            int[] one = tokenizer.encode(prompts.get(b));
+            for (int i = 0; i < one.length; i++) {
+                ids[b * CLIPTokenizer.CONTEXT_LENGTH + i] = one[i];
+            }
+        }
+        return backend.fromArray(ids, Shape.of(prompts.size(), CLIPTokenizer.CONTEXT_LENGTH)); // [B, 77]
+    }
+
+    /** The text conditioning of the prompts: CLIP's last_hidden_state [B, 77, D]. */
+    public Tensor encodePrompts(List<String> prompts) {
+        Tensor ids = tokenize(prompts);                         // [B, 77]
+        try (CLIPTextOutput out = textEncoder.forward(ids)) {
+            return Ops.detach(out.lastHiddenState());           // [B, 77, D]
+        } finally {
+            ids.close();
+        }
+    }
+
+    /**
+     * Generates images.
+     *
+     * @throws GenerationCancelledException when the listener cancels
+     * @throws IllegalArgumentException     for a request this model cannot serve (e.g. initial latents of the wrong shape)
+     */
+    public GenerationResult generate(GenerationRequest req) {
+        long start = System.nanoTime();
+        String samplerName = req.sampler() != null ? req.sampler() : defaultSampler;
+        Scheduler scheduler = Schedulers.create(samplerName, schedulerConfig);
+        int b = req.batchSize();
+        int h = req.height() / 8;
+        int w = req.width() / 8;
+        Shape latentShape = Shape.of(b, unet.config().inChannels(), h, w);
+        List<BufferedImage> images;
+        try (AutoCloseable ng = Autograd.noGrad(); TensorScope scope = TensorScope.open();
+             SamplingRun run = scheduler.newRun(req.steps())) {
+            boolean cfg = req.doClassifierFreeGuidance();
+            Tensor text = encodePrompts(repeat(req.prompts(), req.imagesPerPrompt()));          // [B, 77, D]
+            Tensor context = text;
+            if (cfg) {
+                List<String> neg = req.negativePrompts().isEmpty()
+                        ? java.util.Collections.nCopies(req.prompts().size(), "") : req.negativePrompts();
+                Tensor uncond = encodePrompts(repeat(neg, req.imagesPerPrompt()));              // [B, 77, D]
+                context = Ops.concat(List.of(uncond, text), 0);                               // [2B, 77, D]
+            }
+            int first = 0;
+            Tensor latents;
+            if (req.initImage() != null) {
+                first = Math.max(run.size() - Math.min(Math.round(req.steps() * req.strength()), run.size()), 0);
+                if (first >= run.size()) {
+                    first = run.size() - 1;
+                }
+                latents = img2imgStart(req, run, first, latentShape);                           // [B, 4, h, w]
+            } else {
+                Tensor x = req.initialLatents() != null ? checkLatents(req.initialLatents(), latentShape)
+                        : backend.randn(latentShape, req.seed());                              // [B, 4, h, w]
+                latents = backend.affine(x, run.initNoiseSigma(), 0f);                        // [B, 4, h, w]
+            }
+            latents = TensorScope.detach(latents);
+            try {
+                for (int i = first; i < run.size(); i++) {
+                    if (req.listener().isCancelled()) {
+                        throw new GenerationCancelledException(i - first, run.size() - first);
+                    }
+                    Tensor next = denoiseStep(req, run, i, first, latents, context, cfg);
+                    latents.close();
+                    latents = next;
+                }
+                Tensor scaled = backend.affine(latents, 1f / vae.scalingFactor(), 0f);         // [B, 4, h, w]
+                Tensor decoded = vae.decode(scaled);                                            // [B, 3, 8h, 8w]
+                images = Images.toImages(decoded);
+            } finally {
+                latents.close();
+            }
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        LOG.info("generated {} image(s) {}×{} in {} steps with {} in {} ms", b, req.width(), req.height(), req.steps(),
+                samplerName, millis);
+        return new GenerationResult(images, req, samplerName, modelName, millis);
+    }
+
+    /** One sampler step; returns x_{t−1}, owned by the caller. */
+    private Tensor denoiseStep(GenerationRequest req, SamplingRun run, int i, int first, Tensor latents, Tensor context,
+                               boolean cfg) {
+        try (TensorScope step = TensorScope.open()) {
+            Tensor modelIn = cfg ? Ops.concat(List.of(latents, latents), 0) : latents;      // [2B or B, 4, h, w]
+            Tensor scaled = run.scaleModelInput(modelIn, i);                               // [2B or B, 4, h, w]
+            Tensor t = backend.fromArray(new float[] {run.timestep(i)}, Shape.of());       // []
+            Tensor eps = unet.forward(scaled, t, context);                                 // [2B or B, 4, h, w]
+            Tensor guided = eps;
+            if (cfg) {
+                int b = latents.dim(0);
+                Tensor uncond = Ops.slice(eps, 0, 0, b);                                   // [B, 4, h, w]
+                Tensor textEps = Ops.slice(eps, 0, b, 2 * b);                              // [B, 4, h, w]
+                guided = Ops.add(uncond, Ops.scale(Ops.sub(textEps, uncond), req.guidanceScale())); // [B, 4, h, w]
+            }
+            Tensor noise = run.needsNoise(i) ? backend.randn(latents.shape(), stepSeed(req.seed(), i)) : null;
+            StepOutput out = run.step(guided, i, latents, noise);
+            Tensor next = TensorScope.detach(out.prevSample());                            // [B, 4, h, w]
+            GenerationListener.StepEvent event = new GenerationListener.StepEvent(i - first, run.size() - first,
+                    run.timestep(i), scaled, eps, guided, latents, next, () -> LatentPreview.of(next));
+            req.listener().onStep(event);
+            return next;
+        }
+    }
+
+    /** img2img: x = the init image's latents noised to the first timestep that runs. */
+    private Tensor img2imgStart(GenerationRequest req, SamplingRun run, int first, Shape latentShape) {
+        Tensor image = Images.fromImage(req.initImage(), backend);                         // [1, 3, H, W]
+        LatentDistribution dist = vae.encode(image);
+        Tensor eps = backend.randn(dist.mean().shape(), stepSeed(req.seed(), -2));        // [1, 4, h, w]
+        Tensor z = backend.affine(dist.sample(eps), vae.scalingFactor(), 0f);             // [1, 4, h, w]
+        Tensor z0 = z.dim(0) == latentShape.dim(0) ? z : backend.expand(z, latentShape);  // [B, 4, h, w]
+        Tensor noise = backend.randn(latentShape, req.seed());                             // [B, 4, h, w]
+        float sigmaInit = run.initNoiseSigma();
+        if (sigmaInit > 1f) {
+            // σ-parameterised samplers (Euler): x = x0 + σ_t·n
+            return Ops.add(z0, Ops.scale(noise, run.schedule().sigma(first)));
+        }
+        float alphaBar;
+        if (run.schedule().hasSigmas()) {
+            float s = run.schedule().sigma(first);
+            alphaBar = 1f / (s * s + 1f); // σ² = (1 − ᾱ)/ᾱ
+        } else {
+            alphaBar = run.schedule().timesteps().length == 0 ? 1f
+                    : schedulerAlphaBar(Math.round(run.timestep(first)));
+        }
+        // x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·n (DDPM forward process)
+        return Ops.add(Ops.scale(z0, (float) Math.sqrt(alphaBar)), Ops.scale(noise, (float) Math.sqrt(1 - alphaBar)));
+    }
+
+    private float schedulerAlphaBar(int t) {
+        return dev.perfusion.schedulers.NoiseSchedule.of(schedulerConfig).alphaCumprod(t);
+    }
+
+    private static Tensor checkLatents(Tensor given, Shape expected) {
+        if (!given.shape().equals(expected)) {
+            throw new IllegalArgumentException("initial latents " + given.shape() + " do not match the request's "
+                    + expected + " (batch, channels, height/8, width/8)");
+        }
+        return given;
+    }
+
+    /** Seeds for per-step sampler noise, distinct from the initial noise's seed. */
+    static long stepSeed(long seed, int step) {
+        long z = seed + 0x9E3779B97F4A7C15L * (step + 3L);
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
+
+    private static List<String> repeat(List<String> prompts, int n) {
+        List<String> out = new ArrayList<>(prompts.size() * n);
+        for (String p : prompts) {
+            for (int i = 0; i < n; i++) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void close() {
+        textEncoder.close();
+        unet.close();
+        vae.close();
+    }
+}

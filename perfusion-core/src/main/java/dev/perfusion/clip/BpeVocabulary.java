@@ -97,15 +97,27 @@ final class BpeVocabulary {
             throw new IllegalArgumentException("CLIP BPE file not found: " + gzFile
                     + " (expected OpenAI's bpe_simple_vocab_16e6.txt.gz)");
         }
-        byte[] raw;
-        try (InputStream in = new GZIPInputStream(Files.newInputStream(gzFile))) {
-            raw = in.readAllBytes();
-        } catch (ZipException | java.io.EOFException e) {
-            throw new IllegalArgumentException("CLIP BPE file " + gzFile + " is not a valid gzip file: "
-                    + e.getMessage(), e);
+        try (InputStream in = Files.newInputStream(gzFile)) {
+            return fromBpeGz(in, gzFile.toString());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read CLIP BPE file " + gzFile, e);
         }
+    }
+
+    /** Reads OpenAI's merges file from a gzip stream (e.g. the copy bundled with this library); {@code source} names it in errors. */
+    static BpeVocabulary fromBpeGz(InputStream gz, String source) {
+        byte[] raw;
+        try (InputStream in = new GZIPInputStream(gz)) {
+            raw = in.readAllBytes();
+        } catch (ZipException | java.io.EOFException e) {
+            throw new IllegalArgumentException("CLIP BPE file " + source + " is not a valid gzip file: " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read CLIP BPE file " + source, e);
+        }
+        return fromBpeText(raw, source);
+    }
+
+    private static BpeVocabulary fromBpeText(byte[] raw, String gzFile) {
         List<String> lines = splitLines(decodeUtf8(raw, gzFile), 1 + MAX_MERGES); // the file has 262,146 lines
         List<String> merges = parseMerges(lines, 1, gzFile); // line 1 is a version comment
         Map<String, Integer> encoder = new LinkedHashMap<>();
@@ -230,7 +242,7 @@ final class BpeVocabulary {
      * Parses merge lines from index {@code first}: each must be two non-empty symbols separated by one space.
      * Trailing empty lines are ignored (both references strip the text first); at most {@link #MAX_MERGES}.
      */
-    private static List<String> parseMerges(List<String> lines, int first, Path file) {
+    private static List<String> parseMerges(List<String> lines, int first, Object file) {
         int end = lines.size();
         while (end > first && lines.get(end - 1).isEmpty()) {
             end--;
@@ -277,7 +289,7 @@ final class BpeVocabulary {
         }
     }
 
-    private static String decodeUtf8(byte[] bytes, Path file) {
+    private static String decodeUtf8(byte[] bytes, Object file) {
         try {
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)

@@ -114,6 +114,21 @@ public final class CLIPTokenizer {
         return new CLIPTokenizer(BpeVocabulary.fromBpeGz(bpeGz));
     }
 
+    /** Where the bundled copy of OpenAI's merges file lives on the class path (MIT licence beside it). */
+    public static final String BUNDLED_BPE = "/dev/perfusion/clip/bpe_simple_vocab_16e6.txt.gz";
+
+    /**
+     * CLIP's tokenizer from the copy of OpenAI's {@code bpe_simple_vocab_16e6.txt.gz} bundled with this library: what
+     * SD v1.x uses, for checkpoints that carry no tokenizer files (single-file checkpoints).
+     */
+    public static CLIPTokenizer bundled() {
+        java.io.InputStream in = CLIPTokenizer.class.getResourceAsStream(BUNDLED_BPE);
+        if (in == null) {
+            throw new IllegalStateException("the bundled CLIP vocabulary " + BUNDLED_BPE + " is missing from the class path");
+        }
+        return new CLIPTokenizer(BpeVocabulary.fromBpeGz(in, "classpath:" + BUNDLED_BPE));
+    }
+
     /** A tokenizer over already loaded BPE data, without added tokens (lets tests share one load). */
     static CLIPTokenizer of(BpeVocabulary vocab) {
         return new CLIPTokenizer(vocab);

@@ -2,10 +2,12 @@ package dev.perfusion.pipeline;
 
 import dev.perfusion.autograd.Autograd;
 import dev.perfusion.autograd.Ops;
+import dev.perfusion.clip.CLIPTextConfig;
 import dev.perfusion.clip.CLIPTextModel;
 import dev.perfusion.clip.CLIPTextOutput;
 import dev.perfusion.clip.CLIPTokenizer;
 import dev.perfusion.io.DiffusersConfig;
+import dev.perfusion.io.SingleFileCheckpoint;
 import dev.perfusion.schedulers.SamplingRun;
 import dev.perfusion.schedulers.Scheduler;
 import dev.perfusion.schedulers.SchedulerConfig;
@@ -16,8 +18,10 @@ import dev.perfusion.tensor.HostRandom;
 import dev.perfusion.tensor.Shape;
 import dev.perfusion.tensor.Tensor;
 import dev.perfusion.tensor.TensorScope;
+import dev.perfusion.unet.UNet2DConditionConfig;
 import dev.perfusion.unet.UNet2DConditionModel;
 import dev.perfusion.vae.AutoencoderKL;
+import dev.perfusion.vae.AutoencoderKLConfig;
 import dev.perfusion.vae.LatentDistribution;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -70,14 +74,18 @@ public final class StableDiffusionPipeline implements AutoCloseable {
     }
 
     /**
-     * Loads a diffusers Stable Diffusion v1.x folder ({@code model_index.json}, {@code text_encoder/},
-     * {@code tokenizer/}, {@code unet/}, {@code vae/}, {@code scheduler/}).
+     * Loads Stable Diffusion v1.x from a diffusers folder ({@code model_index.json}, {@code text_encoder/},
+     * {@code tokenizer/}, {@code unet/}, {@code vae/}, {@code scheduler/}) or from a single-file original/LDM
+     * {@code .safetensors} checkpoint (see {@link #loadSingleFile}).
      *
      * @throws IllegalArgumentException naming the missing or malformed part
      */
     public static StableDiffusionPipeline load(Path modelDir, Backend backend) throws IOException {
+        if (Files.isRegularFile(modelDir)) {
+            return loadSingleFile(modelDir, backend, 0);
+        }
         if (!Files.isDirectory(modelDir)) {
-            throw new IllegalArgumentException("model folder " + modelDir + " does not exist");
+            throw new IllegalArgumentException("model " + modelDir + " does not exist");
         }
         Path index = modelDir.resolve("model_index.json");
         if (!Files.isRegularFile(index)) {
@@ -110,6 +118,49 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * Loads a single-file original/LDM SD v1.x checkpoint ({@code model.diffusion_model.…},
+     * {@code cond_stage_model.transformer.…}, {@code first_stage_model.…}): keys are mapped by
+     * {@link SingleFileCheckpoint}, configs are detected from tensor shapes, the tokenizer is CLIP's bundled
+     * vocabulary and the scheduler SD v1.5's (PNDM, scaled-linear β 0.00085→0.012).
+     *
+     * @param textEncoderHeads the text encoder's attention heads, or 0 to take width/64 (12 for SD v1.x)
+     */
+    public static StableDiffusionPipeline loadSingleFile(Path file, Backend backend, int textEncoderHeads)
+            throws IOException {
+        long start = System.nanoTime();
+        CLIPTextModel text = null;
+        UNet2DConditionModel unet = null;
+        AutoencoderKL vae = null;
+        try (SingleFileCheckpoint ckpt = textEncoderHeads > 0 ? SingleFileCheckpoint.open(file, textEncoderHeads)
+                : SingleFileCheckpoint.open(file)) {
+            text = new CLIPTextModel(backend, CLIPTextConfig.from(ckpt.textEncoderConfig()));
+            text.loadStateDict(ckpt.textEncoder(backend), true);
+            unet = new UNet2DConditionModel(backend, UNet2DConditionConfig.from(ckpt.unetConfig()));
+            unet.loadStateDict(ckpt.unet(backend), true);
+            vae = new AutoencoderKL(backend, AutoencoderKLConfig.from(ckpt.vaeConfig()));
+            vae.loadStateDict(ckpt.vae(backend), true);
+        } catch (IOException | RuntimeException e) {
+            for (AutoCloseable m : new AutoCloseable[] {text, unet, vae}) {
+                if (m != null) {
+                    try {
+                        m.close();
+                    } catch (Exception suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+            }
+            if (e instanceof dev.perfusion.nn.StateDictException) {
+                throw new IllegalArgumentException("cannot load " + file + ": " + e.getMessage(), e);
+            }
+            throw e;
+        }
+        LOG.info("loaded single-file checkpoint {} in {} ms", file, (System.nanoTime() - start) / 1_000_000);
+        String name = String.valueOf(file.getFileName()).replaceFirst("\\.safetensors$", "");
+        return new StableDiffusionPipeline(backend, CLIPTokenizer.bundled(), text, unet, vae, SchedulerConfig.sd15(),
+                "pndm", name);
     }
 
     private static String defaultSamplerOf(DiffusersConfig index) {

@@ -4,6 +4,7 @@ import dev.perfusion.autograd.Ops;
 import dev.perfusion.nn.Embedding;
 import dev.perfusion.nn.Intermediates;
 import dev.perfusion.nn.Module;
+import dev.perfusion.nn.Parameter;
 import dev.perfusion.tensor.Backend;
 import dev.perfusion.tensor.DType;
 import dev.perfusion.tensor.Shape;
@@ -127,9 +128,10 @@ public final class CLIPTextEmbeddings extends Module {
             throw new IllegalArgumentException("sequence length " + len + " is outside [1, " + maxLen
                     + "] (max_position_embeddings)");
         }
-        Tensor pos = Ops.slice(positionEmbedding.weight().value(), 0, 0, len); // [L, D]
-        Tensor h = Ops.add(inputsEmbeds, pos);                                  // [B, L, D]
-        return Intermediates.release(h, pos);
+        Tensor table = positionEmbedding.weight().compute();                  // [P, D] FLOAT32
+        Tensor pos = Ops.slice(table, 0, 0, len);                             // [L, D]
+        Tensor h = Ops.add(inputsEmbeds, pos);                                // [B, L, D]
+        return Intermediates.release(h, pos, Parameter.temporary(positionEmbedding.weight(), table));
     }
 
     /** {@code token_embedding}: [V, D]. */

@@ -3,6 +3,7 @@ package dev.perfusion.clip;
 import dev.perfusion.io.ComponentFiles;
 import dev.perfusion.nn.Embedding;
 import dev.perfusion.nn.Module;
+import dev.perfusion.nn.WeightStorage;
 import dev.perfusion.tensor.Backend;
 import dev.perfusion.tensor.Tensor;
 import java.io.IOException;
@@ -61,17 +62,22 @@ public final class CLIPTextModel extends Module {
 
     /**
      * Loads a transformers text encoder folder: {@code config.json} plus one safetensors weights file
-     * ({@link ComponentFiles#WEIGHT_FILES}; fp16 files are widened to float32), strictly: every missing,
-     * unexpected or mis-shaped key is reported in one error naming the file.
+     * ({@link ComponentFiles#WEIGHT_FILES}), strictly: every missing, unexpected or mis-shaped key is reported in
+     * one error naming the file. fp16/bf16 weights stay in their precision ({@link WeightStorage#AS_STORED}).
      *
      * @throws IllegalArgumentException when the folder, its config or its weights are missing or do not match
      */
     public static CLIPTextModel load(Path textEncoderDir, Backend backend) throws IOException {
+        return load(textEncoderDir, backend, WeightStorage.AS_STORED);
+    }
+
+    /** {@link #load(Path, Backend)} with a choice of how half-precision weights are kept. */
+    public static CLIPTextModel load(Path textEncoderDir, Backend backend, WeightStorage storage) throws IOException {
         CLIPTextConfig config = CLIPTextConfig.read(textEncoderDir);
         Path weights = ComponentFiles.weightsFile(textEncoderDir);
         CLIPTextModel model = new CLIPTextModel(backend, config);
         try {
-            ComponentFiles.loadStrict(model, weights, backend, IGNORED_KEYS);
+            ComponentFiles.loadStrict(model, weights, backend, IGNORED_KEYS, storage);
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;

@@ -1,6 +1,7 @@
 package dev.perfusion.io;
 
 import dev.perfusion.nn.Module;
+import dev.perfusion.nn.WeightStorage;
 import dev.perfusion.tensor.Backend;
 import dev.perfusion.tensor.Tensor;
 import java.io.IOException;
@@ -46,9 +47,21 @@ public final class ComponentFiles {
     /**
      * Loads every tensor of {@code file} into {@code module} strictly: all missing, unexpected and mismatched keys
      * are reported in one error naming the file. Keys listed in {@code ignored} are skipped (buffers that carry
-     * no weights, such as transformers' {@code text_model.embeddings.position_ids}).
+     * no weights, such as transformers' {@code text_model.embeddings.position_ids}). Half-precision weights are
+     * widened to FLOAT32 ({@link WeightStorage#FLOAT32}).
      */
     public static void loadStrict(Module module, Path file, Backend backend, List<String> ignored) throws IOException {
+        loadStrict(module, file, backend, ignored, WeightStorage.FLOAT32);
+    }
+
+    /**
+     * {@link #loadStrict(Module, Path, Backend, List)} with a choice of how half-precision weights are stored:
+     * {@link WeightStorage#AS_STORED} keeps an fp16 file's FLOAT16/BFLOAT16 tensors as they are (half the memory of
+     * {@link WeightStorage#FLOAT32}; on a backend that wraps the mapped file, such as {@code Nd4jBackend}, the
+     * weights stay file-backed pages), at the cost of one widening cast per weight per forward.
+     */
+    public static void loadStrict(Module module, Path file, Backend backend, List<String> ignored,
+                                  WeightStorage storage) throws IOException {
         try (SafeTensors st = SafeTensors.open(file)) {
             Map<String, Tensor> state = new LinkedHashMap<>();
             for (String name : st.names()) {
@@ -57,7 +70,7 @@ public final class ComponentFiles {
                 }
             }
             try {
-                module.loadStateDict(state, true);
+                module.loadStateDict(state, true, storage);
             } catch (RuntimeException e) {
                 state.values().forEach(Tensor::close);
                 throw new IllegalArgumentException("cannot load " + file + ": " + e.getMessage(), e);

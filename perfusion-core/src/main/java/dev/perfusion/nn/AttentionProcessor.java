@@ -10,6 +10,11 @@ import dev.perfusion.tensor.Tensor;
  * ({@link Attention#heads()}, {@link Attention#dimHead()}, {@link Attention#splitHeads},
  * {@link Attention#mergeHeads}).
  *
+ * <p>Weights may be stored in half precision ({@link WeightStorage#AS_STORED}): a processor that computes with a
+ * projection's weight itself, rather than through {@link Linear#forward}, takes it with
+ * {@link Parameter#compute()} (never {@link Parameter#value()}) and releases the copy with
+ * {@code Intermediates.release(result, Parameter.temporary(p, w))}, as {@link Linear#forward} does.
+ *
  * <p>Shapes: B batch, N query tokens, M context tokens, C = {@link Attention#queryDim()},
  * Cc = {@link Attention#crossAttentionDim()}.
  */

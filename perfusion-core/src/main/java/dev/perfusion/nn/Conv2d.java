@@ -57,7 +57,10 @@ public final class Conv2d extends Module {
             throw new IllegalArgumentException("Conv2d(" + inChannels + " → " + outChannels + ") needs [N, "
                     + inChannels + ", H, W], got " + x.shape());
         }
-        return Ops.conv2d(x, weight.value(), bias == null ? null : bias.value(), stride, padding); // [N, O, H′, W′]
+        Tensor w = weight.compute();                  // [O, I, k, k] FLOAT32 (a widened copy when stored as half)
+        Tensor b = Parameter.compute(bias);           // [O], or null
+        Tensor y = Ops.conv2d(x, w, b, stride, padding); // [N, O, H′, W′]
+        return Intermediates.release(y, Parameter.temporary(weight, w), Parameter.temporary(bias, b));
     }
 
     /** I, input channels. */

@@ -49,8 +49,10 @@ public final class GroupNorm extends Module {
             throw new IllegalArgumentException("GroupNorm(" + numGroups + ", " + numChannels + ") needs [N, "
                     + numChannels + ", …], got " + x.shape());
         }
-        return Ops.groupNorm(x, numGroups, weight == null ? null : weight.value(),
-                bias == null ? null : bias.value(), eps); // [N, C, *]
+        Tensor g = Parameter.compute(weight);         // [C] FLOAT32, or null
+        Tensor b = Parameter.compute(bias);           // [C], or null
+        Tensor y = Ops.groupNorm(x, numGroups, g, b, eps); // [N, C, *]
+        return Intermediates.release(y, Parameter.temporary(weight, g), Parameter.temporary(bias, b));
     }
 
     /** G. */

@@ -43,7 +43,10 @@ public final class LayerNorm extends Module {
         if (x.rank() < 1 || x.dim(-1) != dim) {
             throw new IllegalArgumentException("LayerNorm(" + dim + ") got input " + x.shape());
         }
-        return Ops.layerNorm(x, weight == null ? null : weight.value(), bias == null ? null : bias.value(), eps); // [..., D]
+        Tensor g = Parameter.compute(weight);         // [D] FLOAT32, or null
+        Tensor b = Parameter.compute(bias);           // [D], or null
+        Tensor y = Ops.layerNorm(x, g, b, eps);       // [..., D]
+        return Intermediates.release(y, Parameter.temporary(weight, g), Parameter.temporary(bias, b));
     }
 
     /** D, the size of the normalised axis. */

@@ -43,7 +43,10 @@ public final class Linear extends Module {
         if (x.rank() < 1 || x.dim(-1) != inFeatures) {
             throw new IllegalArgumentException("Linear(" + inFeatures + " → " + outFeatures + ") got input " + x.shape());
         }
-        return Ops.linear(x, weight.value(), bias == null ? null : bias.value()); // [..., out]
+        Tensor w = weight.compute();                  // [out, in] FLOAT32 (a widened copy when stored as half)
+        Tensor b = Parameter.compute(bias);           // [out], or null
+        Tensor y = Ops.linear(x, w, b);               // [..., out]
+        return Intermediates.release(y, Parameter.temporary(weight, w), Parameter.temporary(bias, b));
     }
 
     /** Size of the input's last axis. */

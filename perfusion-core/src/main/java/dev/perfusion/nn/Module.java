@@ -6,6 +6,7 @@ import dev.perfusion.tensor.Tensor;
 import dev.perfusion.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,8 +26,9 @@ import java.util.Set;
  * }</pre>
  * {@code forward} uses the fields, never string lookups.
  *
- * <p>Parameters start as zeros or ones and frozen ({@code requiresGrad == false}); values come from
- * {@link #loadStateDict} or {@link #initialize(long)}. Every module in a tree lives on one {@link Backend}.
+ * <p>Parameters start as FLOAT32 zeros or ones and frozen ({@code requiresGrad == false}); values come from
+ * {@link #loadStateDict} or {@link #initialize(long)}. Frozen parameters may be stored in half precision
+ * ({@link WeightStorage#AS_STORED}); blocks compute in FLOAT32 through {@link Parameter#compute()}. Every module in a tree lives on one {@link Backend}.
  * The module owns its parameter tensors; {@link #close()} frees them.
  */
 public abstract class Module implements AutoCloseable {
@@ -148,6 +150,29 @@ public abstract class Module implements AutoCloseable {
         }
     }
 
+    /**
+     * Bytes the parameter values of this subtree take in their storage dtypes: Σ numel × {@link DType#byteSize()}
+     * (an SD v1.5 UNet: about 3.4 GB in FLOAT32, 1.7 GB loaded {@link WeightStorage#AS_STORED} from fp16). This is
+     * the logical size; a backend may hold more ({@code ReferenceBackend} keeps half values in float arrays) and
+     * gradients are not counted.
+     */
+    public final long storageBytes() {
+        long n = 0;
+        for (Parameter p : namedParameters().values()) {
+            n += p.storageBytes();
+        }
+        return n;
+    }
+
+    /** {@link #storageBytes()} split by storage dtype, for reports (dtypes with no parameters are absent). */
+    public final Map<DType, Long> storageBytesByDType() {
+        Map<DType, Long> out = new EnumMap<>(DType.class);
+        for (Parameter p : namedParameters().values()) {
+            out.merge(p.dtype(), p.storageBytes(), Long::sum);
+        }
+        return out;
+    }
+
     /** Total number of parameter elements in this subtree. */
     public final long parameterCount() {
         long n = 0;
@@ -161,7 +186,8 @@ public abstract class Module implements AutoCloseable {
 
     /**
      * Unfreezes ({@code true}) or freezes ({@code false}) every parameter of this subtree. A frozen module still
-     * passes gradients to its inputs; it only creates no gradients for its own parameters.
+     * passes gradients to its inputs; it only creates no gradients for its own parameters. Unfreezing widens
+     * half-precision parameters to FLOAT32 ({@link Parameter#requiresGrad(boolean)}), doubling their memory.
      */
     public void requiresGrad(boolean value) {
         for (Parameter p : namedParameters().values()) {
@@ -187,6 +213,16 @@ public abstract class Module implements AutoCloseable {
     }
 
     /**
+     * Loads parameter values from {@code state} (full dotted keys relative to this module), widening half-precision
+     * values to FLOAT32: {@link #loadStateDict(Map, boolean, WeightStorage)} with {@link WeightStorage#FLOAT32}.
+     *
+     * @throws StateDictException listing every problem found
+     */
+    public LoadResult loadStateDict(Map<String, Tensor> state, boolean strict) {
+        return loadStateDict(state, strict, WeightStorage.FLOAT32);
+    }
+
+    /**
      * Loads parameter values from {@code state} (full dotted keys relative to this module).
      *
      * <p>All keys are checked before any parameter changes. Shape mismatches and non-floating dtypes are always
@@ -194,17 +230,23 @@ public abstract class Module implements AutoCloseable {
      * {@link StateDictException}, and then nothing has been loaded. In non-strict mode missing parameters keep
      * their values and unexpected keys are ignored; both are returned.
      *
-     * <p>dtypes: CPU backends compute in FLOAT32, so FLOAT16 and BFLOAT16 values (fp16 checkpoints) are widened to
-     * FLOAT32 on load. A value on another backend is copied to this module's backend.
+     * <p>dtypes: CPU backends compute in FLOAT32. With {@link WeightStorage#FLOAT32} FLOAT16 and BFLOAT16 values
+     * (fp16 checkpoints) are widened to FLOAT32 on load. With {@link WeightStorage#AS_STORED} they keep their
+     * dtype (half the memory; each block widens its weights for the length of one forward, see
+     * {@link Parameter#compute()}), except for parameters that require grad, which are always widened. A value on
+     * another backend is copied to this module's backend.
      *
      * <p>Ownership: the module takes every tensor stored under one of its keys. It keeps the tensor itself
-     * (detached from its {@link TensorScope}) when it is FLOAT32 on this backend, and otherwise keeps a converted
-     * copy and closes the given tensor. Tensors under unexpected keys stay the caller's. The values the
-     * parameters held before are closed. The requires-grad flag of each parameter is kept.
+     * (detached from its {@link TensorScope}) when it is on this backend and already in the dtype the parameter
+     * will store, and otherwise keeps a converted copy and closes the given tensor. Tensors under unexpected keys
+     * stay the caller's. The values the parameters held before are closed. The requires-grad flag of each
+     * parameter is kept.
      *
+     * @param storage how to store half-precision values; null means {@link WeightStorage#FLOAT32}
      * @throws StateDictException listing every problem found
      */
-    public LoadResult loadStateDict(Map<String, Tensor> state, boolean strict) {
+    public LoadResult loadStateDict(Map<String, Tensor> state, boolean strict, WeightStorage storage) {
+        WeightStorage how = storage == null ? WeightStorage.FLOAT32 : storage;
         LinkedHashMap<String, Parameter> own = namedParameters();
         List<String> missing = new ArrayList<>();
         List<String> shapes = new ArrayList<>();
@@ -238,38 +280,46 @@ public abstract class Module implements AutoCloseable {
             throw new StateDictException(getClass().getSimpleName(), strict ? missing : List.of(),
                     strict ? unexpected : List.of(), shapes, dtypes);
         }
+        Set<Tensor> kept = Collections.newSetFromMap(new IdentityHashMap<>());
         Set<Tensor> converted = Collections.newSetFromMap(new IdentityHashMap<>());
         for (Map.Entry<String, Parameter> e : own.entrySet()) {
             Tensor t = state.get(e.getKey());
             if (t == null) {
                 continue;
             }
-            Tensor value = toModuleFloat32(t);
-            if (value != t) {
-                converted.add(t);
-            }
-            e.getValue().set(value);
+            Parameter p = e.getValue();
+            // trainable parameters are FLOAT32 whatever the storage (Parameter#requiresGrad)
+            DType target = how == WeightStorage.AS_STORED && !p.requiresGrad() ? t.dtype() : DType.FLOAT32;
+            Tensor value = toModuleDType(t, target);
+            (value == t ? kept : converted).add(t);
+            p.set(value);
         }
         for (Tensor t : converted) {
-            t.close(); // after the loop: the same tensor may have been given under two keys
+            if (!kept.contains(t)) {
+                t.close(); // after the loop: the same tensor may have been given under two keys
+            }
         }
         return new LoadResult(missing, unexpected);
     }
 
-    /** {@code t} itself when it is FLOAT32 on this backend, else a FLOAT32 copy on this backend. */
-    private Tensor toModuleFloat32(Tensor t) {
+    /** {@code t} itself when it is {@code dtype} on this backend, else a copy of that dtype on this backend. */
+    private Tensor toModuleDType(Tensor t, DType dtype) {
         if (t.backend() != backend) {
-            return backend.fromArray(t.toFloatArray(), t.shape()); // toFloatArray widens half types
+            Tensor wide = backend.fromArray(t.toFloatArray(), t.shape()); // toFloatArray widens half types
+            if (dtype == DType.FLOAT32) {
+                return wide;
+            }
+            Tensor narrow = backend.cast(wide, dtype); // exact: every value came from this dtype
+            wide.close();
+            return narrow;
         }
-        if (t.dtype() != DType.FLOAT32) {
-            return backend.cast(t, DType.FLOAT32);
-        }
-        return t;
+        return t.dtype() == dtype ? t : backend.cast(t, dtype);
     }
 
     /**
-     * The parameter values under their full dotted keys, in {@link #namedParameters()} order. These are the live
-     * tensors, still owned by the module: read or save them, do not close them.
+     * The parameter values under their full dotted keys, in {@link #namedParameters()} order, each in its storage
+     * dtype (FLOAT16 or BFLOAT16 for half-precision parameters). These are the live tensors, still owned by the
+     * module: read or save them, do not close them.
      */
     public final LinkedHashMap<String, Tensor> stateDict() {
         LinkedHashMap<String, Tensor> out = new LinkedHashMap<>();

@@ -8,6 +8,7 @@ import dev.perfusion.clip.CLIPTextOutput;
 import dev.perfusion.clip.CLIPTokenizer;
 import dev.perfusion.io.DiffusersConfig;
 import dev.perfusion.io.SingleFileCheckpoint;
+import dev.perfusion.nn.WeightStorage;
 import dev.perfusion.schedulers.SamplingRun;
 import dev.perfusion.schedulers.Scheduler;
 import dev.perfusion.schedulers.SchedulerConfig;
@@ -137,11 +138,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try (SingleFileCheckpoint ckpt = textEncoderHeads > 0 ? SingleFileCheckpoint.open(file, textEncoderHeads)
                 : SingleFileCheckpoint.open(file)) {
             text = new CLIPTextModel(backend, CLIPTextConfig.from(ckpt.textEncoderConfig()));
-            text.loadStateDict(ckpt.textEncoder(backend), true);
+            text.loadStateDict(ckpt.textEncoder(backend), true, WeightStorage.AS_STORED);
             unet = new UNet2DConditionModel(backend, UNet2DConditionConfig.from(ckpt.unetConfig()));
-            unet.loadStateDict(ckpt.unet(backend), true);
+            unet.loadStateDict(ckpt.unet(backend), true, WeightStorage.AS_STORED);
             vae = new AutoencoderKL(backend, AutoencoderKLConfig.from(ckpt.vaeConfig()));
-            vae.loadStateDict(ckpt.vae(backend), true);
+            vae.loadStateDict(ckpt.vae(backend), true, WeightStorage.AS_STORED);
         } catch (IOException | RuntimeException e) {
             for (AutoCloseable m : new AutoCloseable[] {text, unet, vae}) {
                 if (m != null) {

@@ -6,6 +6,7 @@ import dev.perfusion.nn.Conv2d;
 import dev.perfusion.nn.GroupNorm;
 import dev.perfusion.nn.Intermediates;
 import dev.perfusion.nn.Module;
+import dev.perfusion.nn.WeightStorage;
 import dev.perfusion.tensor.Backend;
 import dev.perfusion.tensor.Tensor;
 import java.io.IOException;
@@ -136,14 +137,20 @@ public final class UNet2DConditionModel extends Module {
 
     /**
      * Loads a diffusers {@code unet/} folder: {@code config.json} and the safetensors weights, strictly (every
-     * missing, unexpected or mismatched key is reported in one error naming the file).
+     * missing, unexpected or mismatched key is reported in one error naming the file). fp16/bf16 weights stay in
+     * their precision ({@link WeightStorage#AS_STORED}: half the memory, widened per layer as it runs).
      */
     public static UNet2DConditionModel load(Path unetDir, Backend backend) throws IOException {
+        return load(unetDir, backend, WeightStorage.AS_STORED);
+    }
+
+    /** {@link #load(Path, Backend)} with a choice of how half-precision weights are kept. */
+    public static UNet2DConditionModel load(Path unetDir, Backend backend, WeightStorage storage) throws IOException {
         UNet2DConditionConfig config = UNet2DConditionConfig.read(unetDir);
         Path weights = ComponentFiles.weightsFile(unetDir);
         UNet2DConditionModel model = new UNet2DConditionModel(backend, config);
         try {
-            ComponentFiles.loadStrict(model, weights, backend, List.of());
+            ComponentFiles.loadStrict(model, weights, backend, List.of(), storage);
         } catch (IOException | RuntimeException e) {
             model.close();
             throw e;

@@ -6,6 +6,7 @@ import dev.perfusion.io.SafeTensors;
 import dev.perfusion.nn.Conv2d;
 import dev.perfusion.nn.Intermediates;
 import dev.perfusion.nn.Module;
+import dev.perfusion.nn.WeightStorage;
 import dev.perfusion.tensor.Backend;
 import dev.perfusion.tensor.BinaryOp;
 import dev.perfusion.tensor.Shape;
@@ -57,13 +58,18 @@ public final class AutoencoderKL extends Module {
     }
 
     /**
-     * Loads a diffusers {@code vae/} folder: {@code config.json} and its safetensors weights (fp32 or fp16, widened
-     * to float32), strictly — every missing, unexpected or mis-shaped key is reported in one error. Legacy attention
-     * names are converted first ({@link VaeKeys#renameLegacyAttention}).
+     * Loads a diffusers {@code vae/} folder: {@code config.json} and its safetensors weights (fp32, or fp16/bf16 kept
+     * in their precision: {@link WeightStorage#AS_STORED}), strictly — every missing, unexpected or mis-shaped key is
+     * reported in one error. Legacy attention names are converted first ({@link VaeKeys#renameLegacyAttention}).
      *
      * @throws IllegalArgumentException naming the file for a bad config or weights that do not match it
      */
     public static AutoencoderKL load(Path vaeDir, Backend backend) throws IOException {
+        return load(vaeDir, backend, WeightStorage.AS_STORED);
+    }
+
+    /** {@link #load(Path, Backend)} with a choice of how half-precision weights are kept. */
+    public static AutoencoderKL load(Path vaeDir, Backend backend, WeightStorage storage) throws IOException {
         AutoencoderKLConfig config = AutoencoderKLConfig.read(vaeDir);
         Path file = ComponentFiles.weightsFile(vaeDir);
         AutoencoderKL vae = new AutoencoderKL(backend, config);
@@ -75,7 +81,7 @@ public final class AutoencoderKL extends Module {
                     state.put(name, st.tensor(name, backend));
                 }
                 renamed = VaeKeys.renameLegacyAttention(state);
-                vae.loadStateDict(renamed, true);
+                vae.loadStateDict(renamed, true, storage);
             } catch (RuntimeException e) {
                 // nothing was loaded: every tensor read is still ours to free
                 state.values().forEach(Tensor::close);

@@ -2,6 +2,7 @@ package dev.perfusion.pipeline;
 
 import dev.perfusion.tensor.Tensor;
 import java.awt.image.BufferedImage;
+import java.util.List;
 import java.util.function.Supplier;
 
 /**
@@ -37,6 +38,6 @@ public interface GenerationListener {
      */
     record StepEvent(int step, int totalSteps, float timestep, Tensor unetInput, Tensor unetOutput,
                      Tensor guidedNoise, Tensor latentsBefore, Tensor latentsAfter,
-                     Supplier<java.util.List<BufferedImage>> preview) {
+                     Supplier<List<BufferedImage>> preview) {
     }
 }

@@ -11,16 +11,21 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
 import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.ImageWriter;
 import javax.imageio.metadata.IIOInvalidTreeException;
 import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.metadata.IIOMetadataNode;
+import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
+import org.w3c.dom.NamedNodeMap;
+import org.w3c.dom.Node;
 
 /** Conversions between image tensors and {@link BufferedImage}s, and PNG files with text chunks. */
 public final class Images {
@@ -124,21 +129,21 @@ public final class Images {
 
     /** The tEXt chunks of a PNG file (keyword → value). */
     public static Map<String, String> readPngText(Path file) throws IOException {
-        Map<String, String> out = new java.util.LinkedHashMap<>();
-        try (javax.imageio.stream.ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
-            Iterator<javax.imageio.ImageReader> readers = ImageIO.getImageReaders(in);
+        Map<String, String> out = new LinkedHashMap<>();
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
                 throw new IOException(file + " is not an image ImageIO can read");
             }
-            javax.imageio.ImageReader reader = readers.next();
+            ImageReader reader = readers.next();
             try {
                 reader.setInput(in);
                 IIOMetadata meta = reader.getImageMetadata(0);
-                org.w3c.dom.Node root = meta.getAsTree("javax_imageio_png_1.0");
-                for (org.w3c.dom.Node n = root.getFirstChild(); n != null; n = n.getNextSibling()) {
+                Node root = meta.getAsTree("javax_imageio_png_1.0");
+                for (Node n = root.getFirstChild(); n != null; n = n.getNextSibling()) {
                     if ("tEXt".equals(n.getNodeName())) {
-                        for (org.w3c.dom.Node e = n.getFirstChild(); e != null; e = e.getNextSibling()) {
-                            org.w3c.dom.NamedNodeMap a = e.getAttributes();
+                        for (Node e = n.getFirstChild(); e != null; e = e.getNextSibling()) {
+                            NamedNodeMap a = e.getAttributes();
                             out.put(a.getNamedItem("keyword").getNodeValue(), a.getNamedItem("value").getNodeValue());
                         }
                     }

@@ -9,13 +9,13 @@ import dev.perfusion.clip.CLIPTokenizer;
 import dev.perfusion.io.DiffusersConfig;
 import dev.perfusion.io.SingleFileCheckpoint;
 import dev.perfusion.nn.WeightStorage;
+import dev.perfusion.schedulers.NoiseSchedule;
 import dev.perfusion.schedulers.SamplingRun;
 import dev.perfusion.schedulers.Scheduler;
 import dev.perfusion.schedulers.SchedulerConfig;
 import dev.perfusion.schedulers.Schedulers;
 import dev.perfusion.schedulers.StepOutput;
 import dev.perfusion.tensor.Backend;
-import dev.perfusion.tensor.HostRandom;
 import dev.perfusion.tensor.Shape;
 import dev.perfusion.tensor.Tensor;
 import dev.perfusion.tensor.TensorScope;
@@ -29,6 +29,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -249,17 +250,16 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             Tensor context = text;
             if (cfg) {
                 List<String> neg = req.negativePrompts().isEmpty()
-                        ? java.util.Collections.nCopies(req.prompts().size(), "") : req.negativePrompts();
+                        ? Collections.nCopies(req.prompts().size(), "") : req.negativePrompts();
                 Tensor uncond = encodePrompts(repeat(neg, req.imagesPerPrompt()));              // [B, 77, D]
                 context = Ops.concat(List.of(uncond, text), 0);                               // [2B, 77, D]
             }
             int first = 0;
             Tensor latents;
             if (req.initImage() != null) {
-                first = Math.max(run.size() - Math.min(Math.round(req.steps() * req.strength()), run.size()), 0);
-                if (first >= run.size()) {
-                    first = run.size() - 1;
-                }
+                // diffusers' img2img: run the last ⌊steps·strength⌋ steps of the schedule
+                int initSteps = Math.min((int) (req.steps() * req.strength()), req.steps());
+                first = Math.min(Math.max(req.steps() - initSteps, 0), run.size() - 1);
                 latents = img2imgStart(req, run, first, latentShape);                           // [B, 4, h, w]
             } else {
                 Tensor x = req.initialLatents() != null ? checkLatents(req.initialLatents(), latentShape)
@@ -336,15 +336,10 @@ public final class StableDiffusionPipeline implements AutoCloseable {
             float s = run.schedule().sigma(first);
             alphaBar = 1f / (s * s + 1f); // σ² = (1 − ᾱ)/ᾱ
         } else {
-            alphaBar = run.schedule().timesteps().length == 0 ? 1f
-                    : schedulerAlphaBar(Math.round(run.timestep(first)));
+            alphaBar = NoiseSchedule.of(schedulerConfig).alphaCumprod(Math.round(run.timestep(first)));
         }
         // x_t = √ᾱ_t·x0 + √(1 − ᾱ_t)·n (DDPM forward process)
         return Ops.add(Ops.scale(z0, (float) Math.sqrt(alphaBar)), Ops.scale(noise, (float) Math.sqrt(1 - alphaBar)));
-    }
-
-    private float schedulerAlphaBar(int t) {
-        return dev.perfusion.schedulers.NoiseSchedule.of(schedulerConfig).alphaCumprod(t);
     }
 
     private static Tensor checkLatents(Tensor given, Shape expected) {

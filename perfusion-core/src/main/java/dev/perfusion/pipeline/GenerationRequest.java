@@ -25,11 +25,32 @@ import java.util.Objects;
  * @param strength           img2img: how much of the schedule to run, in (0, 1]; 1 ignores the image's content
  * @param initialLatents     fixed x_T [B, 4, h, w] before scaling by the sampler's initial σ (diffusers' {@code latents}), or null
  * @param listener           progress, previews and cancellation; never null
+ * @param promptEncoder      encodes prompts instead of the pipeline's CLIP encoding, or null
+ * @param hook               runs around the denoising loop with the whole UNet batch's conditioning, or null
  */
 public record GenerationRequest(List<String> prompts, List<String> negativePrompts, int imagesPerPrompt, int steps,
                                 float guidanceScale, String sampler, int width, int height, long seed,
                                 BufferedImage initImage, float strength, Tensor initialLatents,
-                                GenerationListener listener) {
+                                GenerationListener listener, PromptEncoder promptEncoder, GenerationHook hook) {
+
+    /** This request with another prompt encoder and hook (either may be null). */
+    public GenerationRequest withConditioning(PromptEncoder encoder, GenerationHook generationHook) {
+        return new GenerationRequest(prompts, negativePrompts, imagesPerPrompt, steps, guidanceScale, sampler, width,
+                height, seed, initImage, strength, initialLatents, listener, encoder, generationHook);
+    }
+
+    /** This request with another listener. */
+    public GenerationRequest withListener(GenerationListener l) {
+        return new GenerationRequest(prompts, negativePrompts, imagesPerPrompt, steps, guidanceScale, sampler, width,
+                height, seed, initImage, strength, initialLatents, Objects.requireNonNull(l, "listener"), promptEncoder,
+                hook);
+    }
+
+    /** This request with another seed. */
+    public GenerationRequest withSeed(long newSeed) {
+        return new GenerationRequest(prompts, negativePrompts, imagesPerPrompt, steps, guidanceScale, sampler, width,
+                height, newSeed, initImage, strength, initialLatents, listener, promptEncoder, hook);
+    }
 
     /** A builder for {@code prompts} with SD v1.5's defaults: 50 steps, guidance 7.5, 512×512, seed 0. */
     public static Builder builder(String... prompts) {
@@ -66,6 +87,8 @@ public record GenerationRequest(List<String> prompts, List<String> negativePromp
         private float strength = 0.8f;
         private Tensor initialLatents;
         private GenerationListener listener = GenerationListener.NONE;
+        private PromptEncoder promptEncoder;
+        private GenerationHook hook;
 
         private Builder(List<String> prompts) {
             this.prompts = new ArrayList<>(prompts);
@@ -129,6 +152,18 @@ public record GenerationRequest(List<String> prompts, List<String> negativePromp
             return this;
         }
 
+        /** Encodes prompts with {@code encoder} instead of the pipeline's CLIP encoding (null: the pipeline's). */
+        public Builder promptEncoder(PromptEncoder encoder) {
+            this.promptEncoder = encoder;
+            return this;
+        }
+
+        /** Runs {@code hook} around the denoising loop (null: none). */
+        public Builder hook(GenerationHook hook) {
+            this.hook = hook;
+            return this;
+        }
+
         /**
          * @throws IllegalArgumentException naming the first bad value
          */
@@ -173,7 +208,7 @@ public record GenerationRequest(List<String> prompts, List<String> negativePromp
                 throw new IllegalArgumentException("give an init image or initial latents, not both");
             }
             return new GenerationRequest(List.copyOf(prompts), negativePrompts, imagesPerPrompt, steps, guidanceScale,
-                    sampler, width, height, seed, initImage, strength, initialLatents, listener);
+                    sampler, width, height, seed, initImage, strength, initialLatents, listener, promptEncoder, hook);
         }
     }
 }

@@ -228,6 +228,20 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         }
     }
 
+    private Tensor encode(GenerationRequest req, List<String> prompts) {
+        if (req.promptEncoder() == null) {
+            return encodePrompts(prompts);                      // [B, 77, D]
+        }
+        Tensor t = req.promptEncoder().encode(prompts);         // [B, 77, D]
+        int d = textEncoder.config().hiddenSize();
+        if (t.rank() != 3 || t.dim(0) != prompts.size() || t.dim(1) != CLIPTokenizer.CONTEXT_LENGTH || t.dim(2) != d) {
+            throw new IllegalArgumentException("the request's prompt encoder returned " + t.shape() + " for "
+                    + prompts.size() + " prompts; expected [" + prompts.size() + ", " + CLIPTokenizer.CONTEXT_LENGTH
+                    + ", " + d + "]");
+        }
+        return t;
+    }
+
     /**
      * Generates images.
      *
@@ -246,13 +260,17 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         try (AutoCloseable ng = Autograd.noGrad(); TensorScope scope = TensorScope.open();
              SamplingRun run = scheduler.newRun(req.steps())) {
             boolean cfg = req.doClassifierFreeGuidance();
-            Tensor text = encodePrompts(repeat(req.prompts(), req.imagesPerPrompt()));          // [B, 77, D]
+            List<String> textPrompts = repeat(req.prompts(), req.imagesPerPrompt());
+            Tensor text = encode(req, textPrompts);                                            // [B, 77, D]
             Tensor context = text;
+            List<String> batchPrompts = textPrompts;
             if (cfg) {
-                List<String> neg = req.negativePrompts().isEmpty()
-                        ? Collections.nCopies(req.prompts().size(), "") : req.negativePrompts();
-                Tensor uncond = encodePrompts(repeat(neg, req.imagesPerPrompt()));              // [B, 77, D]
+                List<String> neg = repeat(req.negativePrompts().isEmpty()
+                        ? Collections.nCopies(req.prompts().size(), "") : req.negativePrompts(), req.imagesPerPrompt());
+                Tensor uncond = encode(req, neg);                                              // [B, 77, D]
                 context = Ops.concat(List.of(uncond, text), 0);                               // [2B, 77, D]
+                batchPrompts = new ArrayList<>(neg);
+                batchPrompts.addAll(textPrompts);
             }
             int first = 0;
             Tensor latents;
@@ -267,7 +285,11 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                 latents = backend.affine(x, run.initNoiseSigma(), 0f);                        // [B, 4, h, w]
             }
             latents = TensorScope.detach(latents);
+            AutoCloseable hooked = null;
             try {
+                if (req.hook() != null) {
+                    hooked = req.hook().beforeDenoising(List.copyOf(batchPrompts), context);
+                }
                 for (int i = first; i < run.size(); i++) {
                     if (req.listener().isCancelled()) {
                         throw new GenerationCancelledException(i - first, run.size() - first);
@@ -276,11 +298,19 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     latents.close();
                     latents = next;
                 }
+                if (hooked != null) {
+                    AutoCloseable h0 = hooked;
+                    hooked = null; // closed once, before decoding (the VAE has no cross-attention)
+                    h0.close();
+                }
                 Tensor scaled = backend.affine(latents, 1f / vae.scalingFactor(), 0f);         // [B, 4, h, w]
                 Tensor decoded = vae.decode(scaled);                                            // [B, 3, 8h, 8w]
                 images = Images.toImages(decoded);
             } finally {
                 latents.close();
+                if (hooked != null) {
+                    hooked.close();
+                }
             }
         } catch (RuntimeException e) {
             throw e;

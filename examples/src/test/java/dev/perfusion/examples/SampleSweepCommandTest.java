@@ -1,0 +1,91 @@
+package dev.perfusion.examples;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.perfusion.backend.reference.ReferenceBackend;
+import dev.perfusion.perfusion.Concept;
+import dev.perfusion.perfusion.ConceptFile;
+import dev.perfusion.perfusion.Covariance;
+import dev.perfusion.perfusion.Fingerprints;
+import dev.perfusion.pipeline.Images;
+import dev.perfusion.pipeline.StableDiffusionPipeline;
+import dev.perfusion.tensor.HostRandom;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code perfusion sample} and {@code perfusion sweep} with a concept made for the tiny golden model. */
+@Tag("unit")
+class SampleSweepCommandTest {
+    private static final String MODEL = "../perfusion-core/src/test/resources/golden/tiny-sd15";
+    @TempDir
+    static Path dir;
+    private static Path concept;
+    private static Path covariance;
+
+    /** A covariance from 40 captions and a seeded random concept with the tiny model's layers and fingerprints. */
+    @BeforeAll
+    static void makeConcept() throws Exception {
+        covariance = dir.resolve("tiny.cov");
+        concept = dir.resolve("teddy.perfusion");
+        try (StableDiffusionPipeline p = StableDiffusionPipeline.load(Path.of(MODEL), new ReferenceBackend())) {
+            List<String> captions = CovarianceCommand.readCaptions(
+                    Path.of("../perfusion-core/src/test/resources/data/partiprompts-300.txt"), 40);
+            Covariance c = Covariance.estimate(p.textEncoder(), p.tokenizer(), captions, 8, null);
+            String base = Fingerprints.baseModel(p.textEncoder(), p.unet());
+            c.write(covariance, base, "partiprompts-300.txt", 0.05);
+            var layers = Concept.layersOf(p.unet().crossAttentionLayers());
+            int total = layers.stream().mapToInt(l -> l.width()).sum();
+            int d = p.textEncoder().config().hiddenSize();
+            Concept k = new Concept("<teddy>", "teddy", HostRandom.normal(1, d), HostRandom.normal(2, d),
+                    HostRandom.normal(3, total), HostRandom.normal(4, total), 0.7f, 0.15f, layers, base,
+                    Covariance.read(covariance).fingerprint(), "{}");
+            ConceptFile.write(concept, k);
+        }
+    }
+
+    @Test
+    void sampleWritesImagesWithTheConcept() throws Exception {
+        Path out = dir.resolve("sample");
+        int rc = new CommandLine(new PerfusionCli()).execute("sample", "--model", MODEL, "-p", "a photo of <teddy>",
+                "--concept", concept.toString(), "--covariance", covariance.toString(), "--beta", "<teddy>=0.6",
+                "--steps", "2", "--width", "64", "--height", "64", "--seed", "3", "--backend", "reference",
+                "--out", out.toString());
+        assertEquals(0, rc);
+        BufferedImage img = ImageIO.read(out.resolve("3-00.png").toFile());
+        assertEquals(64, img.getWidth());
+    }
+
+    @Test
+    void sweepWritesOneGrid() throws Exception {
+        Path grid = dir.resolve("sweep.png");
+        int rc = new CommandLine(new PerfusionCli()).execute("sweep", "--model", MODEL, "-p", "a photo of <teddy>",
+                "--concept", concept.toString(), "--covariance", covariance.toString(), "--betas", "0.5,0.9",
+                "--seeds", "1,2,3", "--steps", "2", "--width", "32", "--height", "32", "--backend", "reference",
+                "--out", grid.toString());
+        assertEquals(0, rc);
+        BufferedImage img = ImageIO.read(grid.toFile());
+        assertEquals(3 * 32 + 64, img.getWidth(), "three seed columns plus the β label margin");
+        assertEquals(2 * 32 + 16, img.getHeight(), "two β rows plus the seed label margin");
+        assertTrue(Images.readPngText(grid).containsKey("parameters"));
+    }
+
+    @Test
+    void unknownPlaceholderFailsAndWritesNothing() {
+        Path out = dir.resolve("bad");
+        int rc = new CommandLine(new PerfusionCli()).execute("sample", "--model", MODEL, "-p", "a photo of <teapot>",
+                "--concept", concept.toString(), "--covariance", covariance.toString(), "--steps", "2",
+                "--width", "64", "--height", "64", "--backend", "reference", "--out", out.toString());
+        assertTrue(rc != 0);
+        assertFalse(Files.exists(out.resolve("0-00.png")));
+    }
+}

@@ -9,8 +9,11 @@ import dev.perfusion.perfusion.EditContext;
 import dev.perfusion.perfusion.Fingerprints;
 import dev.perfusion.perfusion.KeyLockedEdit;
 import dev.perfusion.perfusion.PerfusionInstallation;
+import dev.perfusion.perfusion.PerfusionTrainer;
 import dev.perfusion.perfusion.SampleRequest;
 import dev.perfusion.perfusion.SweepRequest;
+import dev.perfusion.perfusion.TrainConfig;
+import dev.perfusion.perfusion.TrainListener;
 import dev.perfusion.pipeline.GenerationHook;
 import dev.perfusion.pipeline.GenerationRequest;
 import dev.perfusion.pipeline.GenerationResult;
@@ -34,8 +37,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The library's entry points for Perfusion with Stable Diffusion v1.x (DESIGN §4): sampling with learned concepts,
- * β sweeps, and covariance estimation.
+ * The library's entry points for Perfusion with Stable Diffusion v1.x (DESIGN §4): training concepts, sampling with
+ * them, β sweeps, and covariance estimation.
  *
  * <p>Sampling runs the pipeline with the concepts' placeholders encoded through their embeddings v* and every
  * {@code attn2} K/V projection replaced, for the whole classifier-free-guidance batch [unconditional…, text…], by
@@ -151,6 +154,26 @@ public final class Perfusion {
             }
         }
         return out;
+    }
+
+    /**
+     * Trains a concept on the model (method §4): the placeholder's embedding v* and the 16 value targets o*_V with
+     * AdamW, keys locked to the superclass, i* an EMA of the placeholder's encoding; writes the concept file to
+     * {@code config.output()} and checkpoints as configured.
+     *
+     * @param resolution the training resolution when {@code config.resolution()} is 0: the model's
+     *                   ({@link PerfusionTrainer#modelResolution}) — 512 for SD v1.x
+     * @throws IllegalArgumentException naming the bad input; nothing is written then
+     */
+    public static PerfusionTrainer.TrainResult train(StableDiffusionPipeline model, TrainConfig config, int resolution,
+                                                     TrainListener listener) throws IOException {
+        return PerfusionTrainer.create(model, config, resolution).train(listener);
+    }
+
+    /** Continues a {@link #train} run from one of its checkpoints; ends exactly as the uninterrupted run would. */
+    public static PerfusionTrainer.TrainResult resume(StableDiffusionPipeline model, TrainConfig config, int resolution,
+                                                      Path checkpoint, TrainListener listener) throws IOException {
+        return PerfusionTrainer.create(model, config, resolution).resume(checkpoint, listener);
     }
 
     /**

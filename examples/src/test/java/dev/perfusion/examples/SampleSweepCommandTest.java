@@ -80,6 +80,45 @@ class SampleSweepCommandTest {
     }
 
     @Test
+    void trainWritesAConceptThatSamples() throws Exception {
+        Path images = dir.resolve("images");
+        Files.createDirectories(images);
+        for (int i = 0; i < 2; i++) {
+            BufferedImage img = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+            for (int y = 16; y < 48; y++) {
+                for (int x = 16 + 4 * i; x < 48; x++) {
+                    img.setRGB(x, y, 0xC08040);
+                }
+            }
+            ImageIO.write(img, "png", images.resolve("bear" + i + ".png").toFile());
+        }
+        Path trained = dir.resolve("bear.perfusion");
+        int rc = new CommandLine(new PerfusionCli()).execute("train", "--model", MODEL, "--images", images.toString(),
+                "--placeholder", "<bear>", "--superclass", "bear", "--covariance", covariance.toString(),
+                "--out", trained.toString(), "--steps", "2", "--batch", "1", "--accumulation", "1",
+                "--resolution", "64", "--checkpoint-every", "1", "--backend", "reference");
+        assertEquals(0, rc);
+        assertTrue(Files.exists(dir.resolve("bear.perfusion.checkpoints").resolve("checkpoint-000002.pft")));
+        Path out = dir.resolve("bear-sample");
+        rc = new CommandLine(new PerfusionCli()).execute("sample", "--model", MODEL, "-p", "a <bear> on the beach",
+                "--concept", trained.toString(), "--covariance", covariance.toString(), "--steps", "2",
+                "--width", "64", "--height", "64", "--backend", "reference", "--out", out.toString());
+        assertEquals(0, rc);
+        assertTrue(Files.exists(out.resolve("0-00.png")));
+    }
+
+    @Test
+    void trainRejectsAnEmptyImageFolder() throws Exception {
+        Path empty = Files.createDirectories(dir.resolve("empty"));
+        Path trained = dir.resolve("none.perfusion");
+        int rc = new CommandLine(new PerfusionCli()).execute("train", "--model", MODEL, "--images", empty.toString(),
+                "--placeholder", "<x>", "--superclass", "bear", "--covariance", covariance.toString(),
+                "--out", trained.toString(), "--steps", "1", "--resolution", "64", "--backend", "reference");
+        assertTrue(rc != 0);
+        assertFalse(Files.exists(trained));
+    }
+
+    @Test
     void unknownPlaceholderFailsAndWritesNothing() {
         Path out = dir.resolve("bad");
         int rc = new CommandLine(new PerfusionCli()).execute("sample", "--model", MODEL, "-p", "a photo of <teapot>",

@@ -129,6 +129,20 @@ public final class ComponentsCommand implements Callable<Integer> {
             description = "where to write the outputs (its folder must exist)")
     Path out;
 
+    @Option(names = "--concept", paramLabel = "FILE",
+            description = "Perfusion concept file(s): text_encoder maps token id vocab_size+k to concept k's embedding; "
+                    + "unet applies the key-locked edit in every attn2 (needs --covariance)")
+    List<Path> conceptFiles = List.of();
+
+    @Option(names = "--covariance", paramLabel = "FILE", description = "the covariance (C⁻¹) file the concepts were trained with")
+    Path covariance;
+
+    @Option(names = "--beta", description = "gate bias β for every concept (default: each concept's own)")
+    Float beta;
+
+    @Option(names = "--tau", description = "gate temperature τ for every concept (default: each concept's own)")
+    Float tau;
+
     @Option(names = "--backend", defaultValue = "auto", paramLabel = "NAME",
             description = "reference, nd4j, cuda or auto (default: ${DEFAULT-VALUE})")
     String backendName;
@@ -258,19 +272,20 @@ public final class ComponentsCommand implements Callable<Integer> {
         };
     }
 
-    private Map<String, Tensor> textEncoder(CLIPTextModel m, SafeTensors in, Backend be) {
+    private Map<String, Tensor> textEncoder(CLIPTextModel m, SafeTensors in, Backend be) throws IOException {
         Shape ids = in.info("input_ids").shape();
         int p = m.config().maxPositionEmbeddings();
         require(ids.dim(0) >= 1 && ids.dim(1) >= 1 && ids.dim(1) <= p, "input_ids", ids,
                 "[B, L] with B ≥ 1 and 1 ≤ L ≤ " + p + " (SD pads to 77)");
-        CLIPTextOutput r = m.forward(in.tensor("input_ids", be));
+        CLIPTextOutput r = conceptFiles.isEmpty() ? m.forward(in.tensor("input_ids", be))
+                : ComponentConcepts.encodeText(m, in.tensor("input_ids", be), ComponentConcepts.read(conceptFiles));
         Map<String, Tensor> outputs = new LinkedHashMap<>();
         outputs.put("last_hidden_state", r.lastHiddenState()); // [B, L, D]
         outputs.put("pooler_output", r.pooledOutput());        // [B, D]
         return outputs;
     }
 
-    private Map<String, Tensor> unet(UNet2DConditionModel m, SafeTensors in, Backend be) {
+    private Map<String, Tensor> unet(UNet2DConditionModel m, SafeTensors in, Backend be) throws Exception {
         Shape x = in.info("sample").shape();
         Shape t = in.info("timestep").shape();
         Shape ehs = in.info("encoder_hidden_states").shape();
@@ -284,8 +299,16 @@ public final class ComponentsCommand implements Callable<Integer> {
         require(ehs.dim(0) == b && ehs.dim(1) >= 1 && ehs.dim(2) == d, "encoder_hidden_states", ehs,
                 "[" + b + ", M, " + d + "] (the sample's batch, cross_attention_dim " + d + ")");
         require(t.rank() == 0 || t.dim(0) == b || t.dim(0) == 1, "timestep", t, "0-d, [1] or [" + b + "]");
-        Tensor y = m.forward(in.tensor("sample", be), in.tensor("timestep", be),
-                in.tensor("encoder_hidden_states", be));                     // [B, out, h, w]
+        Tensor text = in.tensor("encoder_hidden_states", be);              // [B, M, D]
+        Tensor y;
+        if (conceptFiles.isEmpty()) {
+            y = m.forward(in.tensor("sample", be), in.tensor("timestep", be), text); // [B, out, h, w]
+        } else {
+            try (AutoCloseable edit = ComponentConcepts.installEdit(m, ComponentConcepts.read(conceptFiles), covariance,
+                    beta, tau, text)) {
+                y = m.forward(in.tensor("sample", be), in.tensor("timestep", be), text); // [B, out, h, w]
+            }
+        }
         Map<String, Tensor> outputs = new LinkedHashMap<>();
         outputs.put("sample", y);
         return outputs;

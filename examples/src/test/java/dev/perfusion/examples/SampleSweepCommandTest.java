@@ -119,6 +119,58 @@ class SampleSweepCommandTest {
     }
 
     @Test
+    void componentsAppliesTheConceptToTheUnetAndTextEncoder() throws Exception {
+        var be = new ReferenceBackend();
+        Path in = dir.resolve("unet-in.safetensors");
+        java.util.Map<String, dev.perfusion.tensor.Tensor> inputs = new java.util.LinkedHashMap<>();
+        inputs.put("sample", be.randn(dev.perfusion.tensor.Shape.of(1, 4, 8, 8), 5));
+        inputs.put("timestep", be.fromArray(new long[] {500}, dev.perfusion.tensor.Shape.of()));
+        inputs.put("encoder_hidden_states", be.randn(dev.perfusion.tensor.Shape.of(1, 77, 24), 6));
+        dev.perfusion.io.SafeTensors.write(in, inputs, java.util.Map.of());
+        Path plain = dir.resolve("unet-plain.safetensors");
+        Path edited = dir.resolve("unet-edited.safetensors");
+        assertEquals(0, PerfusionCli.commandLine().execute("components", "--model", MODEL, "--component", "unet",
+                "--inputs", in.toString(), "--out", plain.toString(), "--backend", "reference"));
+        assertEquals(0, PerfusionCli.commandLine().execute("components", "--model", MODEL, "--component", "unet",
+                "--inputs", in.toString(), "--out", edited.toString(), "--backend", "reference",
+                "--concept", concept.toString(), "--covariance", covariance.toString(), "--beta", "0.6"));
+        float[] a = read(plain, "sample");
+        float[] b = read(edited, "sample");
+        assertFalse(java.util.Arrays.equals(a, b), "the edit changes the UNet's output");
+        // the same edit in process gives the same numbers
+        try (var unet = dev.perfusion.unet.UNet2DConditionModel.load(Path.of(MODEL, "unet"), be);
+             AutoCloseable edit = ComponentConcepts.installEdit(unet, ComponentConcepts.read(List.of(concept)),
+                     covariance, 0.6f, null, inputs.get("encoder_hidden_states"))) {
+            float[] direct = unet.forward(inputs.get("sample"), inputs.get("timestep"), inputs.get("encoder_hidden_states"))
+                    .toFloatArray();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(direct, b);
+        }
+
+        long[] ids = new long[77];
+        java.util.Arrays.fill(ids, 49407);
+        ids[0] = 49406;
+        ids[1] = 320;
+        ids[2] = 49408; // the first concept's token
+        Path idsIn = dir.resolve("ids.safetensors");
+        dev.perfusion.io.SafeTensors.write(idsIn, java.util.Map.of("input_ids",
+                be.fromArray(ids, dev.perfusion.tensor.Shape.of(1, 77))), java.util.Map.of());
+        Path textOut = dir.resolve("text.safetensors");
+        assertEquals(0, PerfusionCli.commandLine().execute("components", "--model", MODEL, "--component", "text_encoder",
+                "--inputs", idsIn.toString(), "--out", textOut.toString(), "--backend", "reference",
+                "--concept", concept.toString()));
+        assertEquals(77 * 24, read(textOut, "last_hidden_state").length);
+        assertTrue(PerfusionCli.commandLine().execute("components", "--model", MODEL, "--component", "text_encoder",
+                "--inputs", idsIn.toString(), "--out", dir.resolve("no.safetensors").toString(), "--backend",
+                "reference") != 0, "without the concept, id 49408 is out of the vocabulary");
+    }
+
+    private static float[] read(Path file, String name) throws Exception {
+        try (var st = dev.perfusion.io.SafeTensors.open(file)) {
+            return st.tensor(name, new ReferenceBackend()).toFloatArray();
+        }
+    }
+
+    @Test
     void unknownPlaceholderFailsAndWritesNothing() {
         Path out = dir.resolve("bad");
         int rc = new CommandLine(new PerfusionCli()).execute("sample", "--model", MODEL, "-p", "a photo of <teapot>",

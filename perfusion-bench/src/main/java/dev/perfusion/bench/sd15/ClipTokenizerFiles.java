@@ -1,6 +1,7 @@
 package dev.perfusion.bench.sd15;
 
 import dev.perfusion.clip.CLIPTokenizer;
+import dev.perfusion.io.JsonWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -68,36 +69,12 @@ final class ClipTokenizerFiles {
             if (id > 0) {
                 sb.append(", ");
             }
-            appendJsonString(sb, tokenizer.token(id));
+            JsonWriter.appendString(sb, tokenizer.token(id));
             sb.append(": ").append(id);
         }
         return sb.append('}').toString();
     }
 
-    /** A JSON string as Python's json.dumps(ensure_ascii=False) writes it. */
-    private static void appendJsonString(StringBuilder sb, String s) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
-    }
 
     private static String licence() throws IOException {
         try (InputStream in = resource("/dev/perfusion/clip/LICENSE-openai-CLIP.txt")) {

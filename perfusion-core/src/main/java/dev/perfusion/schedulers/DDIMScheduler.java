@@ -19,12 +19,10 @@ import dev.perfusion.tensor.Tensor;
  * x̂₀ is clamped to ±{@code clip_sample_range} when {@code clip_sample}. Default spacing {@code leading} (981 … 1 for
  * SD with 50 steps); {@code trailing} and {@code linspace} also work. Scalars are float32 as in diffusers.
  */
-public final class DDIMScheduler implements Scheduler {
+public final class DDIMScheduler extends BaseScheduler {
     /** The name in {@link Schedulers}. */
     public static final String NAME = "ddim";
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
     private final float eta;
 
     /** Deterministic DDIM (η = 0). */
@@ -38,11 +36,10 @@ public final class DDIMScheduler implements Scheduler {
      * @throws IllegalArgumentException unless η ≥ 0
      */
     public DDIMScheduler(SchedulerConfig config, float eta) {
+        super(config);
         if (!(eta >= 0) || Float.isInfinite(eta)) {
             throw new IllegalArgumentException("DDIM eta must be a finite number ≥ 0, got " + eta);
         }
-        this.config = config;
-        this.schedule = NoiseSchedule.of(config);
         this.eta = eta;
     }
 
@@ -64,16 +61,6 @@ public final class DDIMScheduler implements Scheduler {
     @Override
     public String name() {
         return NAME;
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    @Override
-    public NoiseSchedule noiseSchedule() {
-        return schedule;
     }
 
     @Override

@@ -26,32 +26,19 @@ import java.util.Arrays;
  * </pre>
  * Default spacing {@code leading}: SD v1.x with 50 steps runs 981, 961, …, 1. Scalars are float32 as in diffusers.
  */
-public final class DDPMScheduler implements Scheduler {
+public final class DDPMScheduler extends BaseScheduler {
     /** The name in {@link Schedulers}. */
     public static final String NAME = "ddpm";
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
 
     /** A DDPM sampler for {@code config} ({@code variance_type} fixed_small or fixed_large). */
     public DDPMScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = NoiseSchedule.of(config);
+        super(config);
     }
 
     @Override
     public String name() {
         return NAME;
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    @Override
-    public NoiseSchedule noiseSchedule() {
-        return schedule;
     }
 
     @Override

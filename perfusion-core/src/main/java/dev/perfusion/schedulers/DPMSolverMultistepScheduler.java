@@ -26,14 +26,12 @@ import dev.perfusion.tensor.TensorScope;
  * (init_noise_sigma 1; this is the variance-preserving form). The history D_{i−1} lives in the {@link SamplingRun}.
  * Scalars are float32 as in diffusers (σ = 0 at the end gives λ = ∞ and e^{−h} = 0, as there).
  */
-public final class DPMSolverMultistepScheduler implements Scheduler {
+public final class DPMSolverMultistepScheduler extends BaseScheduler {
     /** The name in {@link Schedulers} (without Karras σ). */
     public static final String NAME = "dpmpp_2m";
     /** The name in {@link Schedulers} with Karras σ. */
     public static final String NAME_KARRAS = "dpmpp_2m_karras";
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
 
     /**
      * A DPM-Solver++ sampler for {@code config}.
@@ -41,27 +39,16 @@ public final class DPMSolverMultistepScheduler implements Scheduler {
      * @throws IllegalArgumentException for {@code solver_order} other than 1 or 2
      */
     public DPMSolverMultistepScheduler(SchedulerConfig config) {
+        super(config);
         if (config.solverOrder() > 2) {
             throw new IllegalArgumentException("DPMSolverMultistepScheduler: solver_order " + config.solverOrder()
                     + " is not supported (supported: 1, 2)");
         }
-        this.config = config;
-        this.schedule = NoiseSchedule.of(config);
     }
 
     @Override
     public String name() {
         return config.useKarrasSigmas() ? NAME_KARRAS : NAME;
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    @Override
-    public NoiseSchedule noiseSchedule() {
-        return schedule;
     }
 
     @Override

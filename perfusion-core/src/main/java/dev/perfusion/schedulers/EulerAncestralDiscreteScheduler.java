@@ -18,32 +18,19 @@ import dev.perfusion.tensor.Tensor;
  * </pre>
  * Every step but the last (σ' = 0, σ_up = 0) needs noise.
  */
-public final class EulerAncestralDiscreteScheduler implements Scheduler {
+public final class EulerAncestralDiscreteScheduler extends BaseScheduler {
     /** The name in {@link Schedulers}. */
     public static final String NAME = "euler_a";
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
 
     /** An Euler-ancestral sampler for {@code config}. */
     public EulerAncestralDiscreteScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = NoiseSchedule.of(config);
+        super(config);
     }
 
     @Override
     public String name() {
         return NAME;
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    @Override
-    public NoiseSchedule noiseSchedule() {
-        return schedule;
     }
 
     @Override

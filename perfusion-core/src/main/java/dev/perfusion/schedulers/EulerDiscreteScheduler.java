@@ -21,32 +21,19 @@ import dev.perfusion.tensor.Tensor;
  * init_noise_sigma is σ_max for {@code linspace}/{@code trailing} spacing and √(σ_max² + 1) for {@code leading}.
  * Timesteps and σ are computed in float64 as NumPy does and rounded to float32; step scalars are float32.
  */
-public final class EulerDiscreteScheduler implements Scheduler {
+public final class EulerDiscreteScheduler extends BaseScheduler {
     /** The name in {@link Schedulers}. */
     public static final String NAME = "euler";
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
 
     /** An Euler sampler for {@code config}. */
     public EulerDiscreteScheduler(SchedulerConfig config) {
-        this.config = config;
-        this.schedule = NoiseSchedule.of(config);
+        super(config);
     }
 
     @Override
     public String name() {
         return NAME;
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    @Override
-    public NoiseSchedule noiseSchedule() {
-        return schedule;
     }
 
     @Override

@@ -25,12 +25,10 @@ import java.util.Deque;
  * The ε history lives in the {@link SamplingRun}; PNDM forms no x₀ estimate ({@link StepOutput#predOriginalSample()}
  * is null).
  */
-public final class PNDMScheduler implements Scheduler {
+public final class PNDMScheduler extends BaseScheduler {
     /** The name in {@link Schedulers}. */
     public static final String NAME = "pndm";
 
-    private final SchedulerConfig config;
-    private final NoiseSchedule schedule;
 
     /**
      * A PLMS sampler for {@code config}.
@@ -39,27 +37,16 @@ public final class PNDMScheduler implements Scheduler {
      *                                  implemented)
      */
     public PNDMScheduler(SchedulerConfig config) {
+        super(config);
         if (!config.skipPrkSteps()) {
             throw new IllegalArgumentException("PNDMScheduler: skip_prk_steps false (Runge–Kutta warm-up steps) is not"
                     + " supported; use skip_prk_steps true (PLMS), as Stable Diffusion's config does");
         }
-        this.config = config;
-        this.schedule = NoiseSchedule.of(config);
     }
 
     @Override
     public String name() {
         return NAME;
-    }
-
-    @Override
-    public SchedulerConfig config() {
-        return config;
-    }
-
-    @Override
-    public NoiseSchedule noiseSchedule() {
-        return schedule;
     }
 
     @Override

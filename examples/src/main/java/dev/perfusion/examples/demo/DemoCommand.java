@@ -67,7 +67,7 @@ public final class DemoCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "backend %s; text encoder %,d parameters, UNet %,d parameters%n",
                     be.name(), text.parameterCount(), unet.parameterCount());
             PromptIds ids = PromptIds.of(prompt, VOCAB);
-            System.out.println("prompt tokens (toy word hashing until the CLIP tokenizer lands): " + ids.words());
+            System.out.println("prompt words (one toy token each: the demo model has a 1,000-token vocabulary): " + ids.words());
 
             Tensor latents = denoise(be, text, unet, ids);
             writePreview(latents, out.resolve("latents.png"));

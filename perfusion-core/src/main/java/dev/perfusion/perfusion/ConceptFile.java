@@ -26,12 +26,27 @@ import java.util.Map;
  * {@code superclass}, {@code beta}, {@code tau} (decimal strings), {@code layers} (JSON
  * {@code [{"path": …, "width": …}, …]}), {@code base_model}, {@code covariance} (fingerprints, {@link Fingerprints})
  * and {@code training} (JSON). For SD v1.5 (D = 768, Σd = 12,480) the file is about 104 KiB (≤ 110,000 bytes).
+ *
+ * <p>Training modes ({@link TrainMode}, the evaluation's ablations): the metadata {@code mode} holds the mode's name
+ * ({@code PERFUSION}, {@code NO_KEY_LOCKING} or {@code EMBEDDING_ONLY}); a file without it (written before modes
+ * existed) is {@code PERFUSION}. The tensors per mode:
+ * <ul>
+ *   <li>{@code PERFUSION}: {@code embedding}, {@code i_star}, {@code keys} (the locked super-category keys o*_K),
+ *       {@code values} (o*_V), as above.</li>
+ *   <li>{@code NO_KEY_LOCKING}: the same four, where {@code keys} is W_K·ē_super, the starting point of the key
+ *       targets, plus {@code learned_keys} [Σd] float32: the learned key targets o*_K of every layer, concatenated
+ *       in the same layer order. The edit uses {@code learned_keys}, not {@code keys}.</li>
+ *   <li>{@code EMBEDDING_ONLY}: {@code embedding} and {@code i_star} only (no per-layer tensors; {@code layers} is
+ *       {@code []}); sampling uses the embedding and installs no attention edit.</li>
+ * </ul>
  */
 public final class ConceptFile {
     /** {@code format} metadata value. */
     public static final String FORMAT = "perfusion-concept";
     /** {@code format_version} this code reads and writes. */
     public static final int VERSION = 1;
+    /** Name of the learned key targets' tensor in {@link TrainMode#NO_KEY_LOCKING} files. */
+    public static final String LEARNED_KEYS = "learned_keys";
 
     private ConceptFile() {
     }
@@ -72,12 +87,18 @@ public final class ConceptFile {
         meta.put("base_model", concept.baseModel() == null ? "" : concept.baseModel());
         meta.put("covariance", concept.covariance() == null ? "" : concept.covariance());
         meta.put("training", concept.training());
+        meta.put("mode", concept.mode().name());
         Backend be = new ReferenceBackend();
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         tensors.put("embedding", be.fromArray(concept.embedding(), Shape.of(concept.dim())));
         tensors.put("i_star", be.fromArray(concept.iStar(), Shape.of(concept.dim())));
-        tensors.put("keys", be.fromArray(concept.keys(), Shape.of(concept.totalWidth())));
-        tensors.put("values", be.fromArray(concept.values(), Shape.of(concept.totalWidth())));
+        if (concept.editsAttention()) {
+            tensors.put("keys", be.fromArray(concept.keys(), Shape.of(concept.totalWidth())));
+            tensors.put("values", be.fromArray(concept.values(), Shape.of(concept.totalWidth())));
+        }
+        if (concept.mode() == TrainMode.NO_KEY_LOCKING) {
+            tensors.put(LEARNED_KEYS, be.fromArray(concept.learnedKeys(), Shape.of(concept.totalWidth())));
+        }
         try {
             SafeTensors.write(path, tensors, meta);
         } finally {
@@ -104,15 +125,26 @@ public final class ConceptFile {
                 throw new IllegalArgumentException(path + ": concept format_version '" + version
                         + "' is not supported (this version reads " + VERSION + ")");
             }
+            TrainMode mode;
+            try {
+                mode = m.containsKey("mode") ? TrainMode.parse(m.get("mode")) : TrainMode.PERFUSION;
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(path + ": concept metadata 'mode': " + e.getMessage(), e);
+            }
             List<ConceptLayer> layers = parseLayers(path, required(path, m, "layers"));
+            if (!mode.editsAttention() && !layers.isEmpty()) {
+                throw new IllegalArgumentException(path + ": an EMBEDDING_ONLY concept edits no layers, but its "
+                        + "'layers' lists " + layers.size());
+            }
             long total = layers.stream().mapToLong(ConceptLayer::width).sum();
             float[] embedding = vector(path, st, "embedding", -1);
             float[] iStar = vector(path, st, "i_star", embedding.length);
-            float[] keys = vector(path, st, "keys", total);
-            float[] values = vector(path, st, "values", total);
+            float[] keys = mode.editsAttention() ? vector(path, st, "keys", total) : new float[0];
+            float[] values = mode.editsAttention() ? vector(path, st, "values", total) : new float[0];
+            float[] learned = mode == TrainMode.NO_KEY_LOCKING ? vector(path, st, LEARNED_KEYS, total) : null;
             return new Concept(required(path, m, "placeholder"), required(path, m, "superclass"), embedding, iStar, keys,
                     values, number(path, m, "beta"), number(path, m, "tau"), layers, m.getOrDefault("base_model", ""),
-                    m.getOrDefault("covariance", ""), m.getOrDefault("training", "{}"));
+                    m.getOrDefault("covariance", ""), m.getOrDefault("training", "{}"), mode, learned);
         }
     }
 
@@ -173,7 +205,7 @@ public final class ConceptFile {
         }
     }
 
-    /** Exact size in bytes of a concept file's tensor data: (2·D + 2·Σd)·4. */
+    /** Exact size in bytes of a {@link TrainMode#PERFUSION} concept file's tensor data: (2·D + 2·Σd)·4. */
     public static long tensorBytes(int dim, int totalWidth) {
         return 4L * (2L * dim + 2L * totalWidth);
     }

@@ -179,43 +179,74 @@ public final class ConceptPrompts implements PromptEncoder, AutoCloseable {
         }
     }
 
-    /** The prompt with each placeholder replaced by its concept's super-class word (global key-locking). */
+    /**
+     * The prompt with each placeholder of a concept that edits attention replaced by its super-class word (global
+     * key-locking). {@link TrainMode#EMBEDDING_ONLY} placeholders stay: such a concept has no key to lock, and its
+     * keys come from its embedding as in textual inversion.
+     */
     public String superPrompt(String prompt) {
         checkPrompt(prompt);
         String out = prompt;
         for (Concept c : concepts) {
-            out = out.replace(c.placeholder(), c.superclass());
+            if (c.editsAttention()) {
+                out = out.replace(c.placeholder(), c.superclass());
+            }
         }
         return out;
     }
 
     /**
-     * The edit context of one UNet batch.
+     * The edit context of one UNet batch. Only the concepts that edit attention take part
+     * ({@link Concept#editsAttention()}): {@link TrainMode#EMBEDDING_ONLY} concepts act through their embedding alone,
+     * so they are left out of the projector and the gates (their i* would otherwise project part of every token
+     * out of K and V). With none left, the context is {@link EditContext#none} and nothing is installed.
      *
-     * @param edit         the edit of {@link #concepts()} in the same order
+     * @param edit         the edit of {@link #concepts()} in the same order, or of only those that edit attention
+     *                     (in the same order); an edit derived for the latter is owned by the returned context
      * @param batchPrompts the prompt of each row of {@code text}
      * @param text         E [B, 77, D] of {@code batchPrompts} (from {@link #encode}); for classifier-free guidance
      *                     the whole batch [unconditional…, conditional…]
      * @param locking      LOCAL: keys and values from E; GLOBAL: keys from E_super (encoded here)
      */
     public EditContext context(KeyLockedEdit edit, List<String> batchPrompts, Tensor text, KeyLocking locking) {
-        if (edit.concepts() != concepts.size()) {
+        int[] editing = editingConcepts();
+        if (edit.concepts() != concepts.size() && edit.concepts() != editing.length) {
             throw new IllegalArgumentException("the edit has " + edit.concepts() + " concepts, these prompts "
-                    + concepts.size());
+                    + concepts.size() + " (" + editing.length + " of them edit attention)");
         }
         if (text.rank() != 3 || text.dim(0) != batchPrompts.size()) {
             throw new IllegalArgumentException(batchPrompts.size() + " prompts for text states " + text.shape());
         }
-        if (locking == KeyLocking.LOCAL) {
-            return EditContext.local(edit, text);
+        if (editing.length == 0) {
+            return EditContext.none(locking, text.dim(0), text.dim(1));
         }
-        List<String> sup = batchPrompts.stream().map(this::superPrompt).toList();
-        Tensor superText = encode(sup);                                       // [B, 77, D]
+        KeyLockedEdit used = edit.concepts() == editing.length ? edit : edit.select(editing);
         try {
-            return EditContext.global(edit, text, superText);
-        } finally {
-            superText.close();
+            EditContext ctx;
+            if (locking == KeyLocking.LOCAL) {
+                ctx = EditContext.local(used, text);
+            } else {
+                List<String> sup = batchPrompts.stream().map(this::superPrompt).toList();
+                Tensor superText = encode(sup);                               // [B, 77, D]
+                try {
+                    ctx = EditContext.global(used, text, superText);
+                } finally {
+                    superText.close();
+                }
+            }
+            return used == edit ? ctx : ctx.owning(used);
+        } catch (RuntimeException e) {
+            if (used != edit) {
+                used.close();
+            }
+            throw e;
         }
+    }
+
+    /** Indices of the concepts that install the K/V edit, in order. */
+    int[] editingConcepts() {
+        return java.util.stream.IntStream.range(0, concepts.size()).filter(c -> concepts.get(c).editsAttention())
+                .toArray();
     }
 
     /** Frees the extra embedding rows (the tokenizer keeps the added tokens). */

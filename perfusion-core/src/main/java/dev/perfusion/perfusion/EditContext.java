@@ -11,16 +11,50 @@ import dev.perfusion.tensor.Tensor;
  * <p>{@link KeyLocking#LOCAL}: keys and values share one encoding of E. {@link KeyLocking#GLOBAL}: keys come from
  * E_super (the prompt with each placeholder replaced by its super-category word; for the unconditional branch the
  * same "" encoding), values from E (method §1.5).
+ *
+ * <p>{@link #none}: a batch whose concepts are all {@link TrainMode#EMBEDDING_ONLY}: there is no edit, and
+ * {@link #keys()} and {@link #values()} are null ({@link PerfusionInstallation} then installs nothing).
  */
 public final class EditContext implements AutoCloseable {
     private final KeyLocking locking;
     private final PerfusionEncoding keys;
     private final PerfusionEncoding values;
+    private final int batch;
+    private final int tokens;
+    private AutoCloseable owned;
 
     private EditContext(KeyLocking locking, PerfusionEncoding keys, PerfusionEncoding values) {
         this.locking = locking;
         this.keys = keys;
         this.values = values;
+        this.batch = values.batch();
+        this.tokens = values.tokens();
+    }
+
+    private EditContext(KeyLocking locking, int batch, int tokens) {
+        this.locking = locking;
+        this.keys = null;
+        this.values = null;
+        this.batch = batch;
+        this.tokens = tokens;
+    }
+
+    /**
+     * A context without an edit, for a batch of B prompts of M tokens whose concepts install no attention edit.
+     */
+    public static EditContext none(KeyLocking locking, int batch, int tokens) {
+        return new EditContext(locking, batch, tokens);
+    }
+
+    /** Whether there is an edit (false for {@link #none}). */
+    public boolean hasEdit() {
+        return values != null;
+    }
+
+    /** Makes this context close {@code resource} (e.g. an edit derived for it) when it is closed; returns this. */
+    EditContext owning(AutoCloseable resource) {
+        this.owned = resource;
+        return this;
     }
 
     /**
@@ -71,19 +105,32 @@ public final class EditContext implements AutoCloseable {
 
     /** B. */
     public int batch() {
-        return values.batch();
+        return batch;
     }
 
     /** M. */
     public int tokens() {
-        return values.tokens();
+        return tokens;
     }
 
     @Override
     public void close() {
-        values.close();
-        if (keys != values) {
+        if (values != null) {
+            values.close();
+        }
+        if (keys != null && keys != values) {
             keys.close();
+        }
+        if (owned != null) {
+            AutoCloseable o = owned;
+            owned = null;
+            try {
+                o.close();
+            } catch (RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
         }
     }
 }

@@ -69,10 +69,14 @@ public final class KeyLockedEdit implements AutoCloseable {
     private final Tensor invEnergy;      // [n]     1/E*
     private final Tensor invTau;         // [n]     1/τ
     private final Tensor negBetaOverTau; // [n]     −β/τ
+    private final float[] cInv;          // [D, D]  the caller's C⁻¹ (not copied), for select
+    private final List<float[]> iStars;  // n × [D]
 
     private KeyLockedEdit(Backend backend, int dim, int n, double[] energies, float[] betas, float[] taus,
-                          float[] cInvI, float[] projectorRows) {
+                          float[] cInvI, float[] projectorRows, float[] cInv, List<float[]> iStars) {
         this.backend = backend;
+        this.cInv = cInv;
+        this.iStars = iStars;
         this.dim = dim;
         this.n = n;
         this.energies = energies;
@@ -168,12 +172,37 @@ public final class KeyLockedEdit implements AutoCloseable {
         for (int k = 0; k < cInvIF.length; k++) {
             cInvIF[k] = (float) cInvIMat[k];
         }
-        return new KeyLockedEdit(backend, dim, n, energies, betas.clone(), taus.clone(), cInvIF, rows);
+        return new KeyLockedEdit(backend, dim, n, energies, betas.clone(), taus.clone(), cInvIF, rows, cInv,
+                iStars.stream().map(float[]::clone).toList());
+    }
+
+    /**
+     * The edit of a subset of these concepts (in the order given), as {@link #of} would build it from their i*, β
+     * and τ: the projector P then spans only their i*. Used to leave out concepts that install no edit
+     * ({@link TrainMode#EMBEDDING_ONLY}). The caller closes the result.
+     *
+     * @param concepts indices into this edit's concepts, at least one
+     */
+    public KeyLockedEdit select(int[] concepts) {
+        List<float[]> is = new java.util.ArrayList<>();
+        float[] b = new float[concepts.length];
+        float[] t = new float[concepts.length];
+        for (int k = 0; k < concepts.length; k++) {
+            int c = concepts[k];
+            if (c < 0 || c >= n) {
+                throw new IllegalArgumentException("concept index " + c + " is not one of this edit's " + n);
+            }
+            is.add(iStars.get(c));
+            b[k] = betas[c];
+            t[k] = taus[c];
+        }
+        return of(backend, cInv, dim, is, b, t);
     }
 
     /**
      * The edit of {@code concepts} (in prompt order) with each concept's own default β and τ, or the given
-     * overrides.
+     * overrides. All concepts take part, whatever their {@link TrainMode}; {@link ConceptPrompts#context} leaves out
+     * the {@link TrainMode#EMBEDDING_ONLY} ones ({@link #select}) when it builds the edit context.
      *
      * @param cInv C⁻¹ [D, D] (from {@link Covariance#read})
      * @param beta β for every concept, or null for each concept's {@link Concept#beta()}

@@ -50,6 +50,10 @@ public final class PerfusionAttnProcessor implements AttentionProcessor {
         if (ctx == null) {
             throw new IllegalStateException("Perfusion is installed but no edit context is set");
         }
+        if (!ctx.hasEdit()) {
+            throw new IllegalStateException("the Perfusion edit context has no edit (EMBEDDING_ONLY concepts only) but "
+                    + "a processor is installed");
+        }
         if (encoderHiddenStates == null) {
             throw new IllegalArgumentException("Perfusion edits cross-attention only; this block got no encoder states");
         }

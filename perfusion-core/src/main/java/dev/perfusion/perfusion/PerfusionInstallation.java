@@ -38,8 +38,13 @@ public final class PerfusionInstallation implements AutoCloseable {
     }
 
     /**
-     * Installs the edit for {@code concepts} (in prompt order: concept c is row c of every layer's targets and
-     * gate column c of the context's {@link KeyLockedEdit}).
+     * Installs the edit for {@code concepts} (in prompt order). Only the concepts that edit attention take part
+     * ({@link Concept#editsAttention()}): editing concept c (counting those only) is row c of every layer's targets
+     * and gate column c of the context's {@link KeyLockedEdit}, as {@link ConceptPrompts#context} builds it. The key
+     * targets are each concept's {@link Concept#keyTargets(int)}: the locked super-category keys
+     * ({@link TrainMode#PERFUSION}) or the learned ones ({@link TrainMode#NO_KEY_LOCKING}). When no concept edits
+     * attention (all {@link TrainMode#EMBEDDING_ONLY}), nothing is installed: the UNet runs unchanged and only the
+     * concepts' embeddings act.
      *
      * @param context the current context, or null to set one later with {@link #setContext} before the UNet runs
      * @throws IllegalArgumentException when a concept's layers (paths, widths, order) are not the UNet's
@@ -53,8 +58,12 @@ public final class PerfusionInstallation implements AutoCloseable {
         for (Concept c : concepts) {
             c.checkLayers(expected);
         }
+        List<Concept> editing = concepts.stream().filter(Concept::editsAttention).toList();
+        if (editing.isEmpty()) {
+            return new PerfusionInstallation(List.of(), List.of(), List.of(), context);
+        }
         Backend be = unet.backend();
-        int n = concepts.size();
+        int n = editing.size();
         List<Tensor> owned = new ArrayList<>();
         List<Tensor[]> targets = new ArrayList<>();
         for (int l = 0; l < layers.size(); l++) {
@@ -62,8 +71,8 @@ public final class PerfusionInstallation implements AutoCloseable {
             float[] k = new float[n * d];
             float[] v = new float[n * d];
             for (int c = 0; c < n; c++) {
-                System.arraycopy(concepts.get(c).keys(l), 0, k, c * d, d);
-                System.arraycopy(concepts.get(c).values(l), 0, v, c * d, d);
+                System.arraycopy(editing.get(c).keyTargets(l), 0, k, c * d, d);
+                System.arraycopy(editing.get(c).values(l), 0, v, c * d, d);
             }
             Tensor kt = be.fromArray(k, Shape.of(n, d)); // [n, d]
             Tensor vt = be.fromArray(v, Shape.of(n, d)); // [n, d]
@@ -77,6 +86,11 @@ public final class PerfusionInstallation implements AutoCloseable {
             owned.forEach(Tensor::close);
             throw e;
         }
+    }
+
+    /** Whether processors were installed (false when no concept edits attention). */
+    public boolean installed() {
+        return !blocks.isEmpty();
     }
 
     /**
@@ -140,11 +154,16 @@ public final class PerfusionInstallation implements AutoCloseable {
         if (context == null || targets.isEmpty()) {
             return;
         }
+        if (!context.hasEdit()) {
+            throw new IllegalArgumentException("the edit context has no edit (its concepts are all EMBEDDING_ONLY) but "
+                    + targets.get(0)[0].dim(0) + " concepts edit attention");
+        }
         int gates = context.keys().gates().dim(2);
         int rows = targets.get(0)[0].dim(0);
         if (gates != rows) {
             throw new IllegalArgumentException("the edit context gates " + gates + " concepts but the targets hold "
-                    + rows + ": build the KeyLockedEdit from the same concepts, in the same order");
+                    + rows + ": build the KeyLockedEdit from the same concepts, in the same order, leaving out "
+                    + "EMBEDDING_ONLY ones (ConceptPrompts.context does)");
         }
     }
 

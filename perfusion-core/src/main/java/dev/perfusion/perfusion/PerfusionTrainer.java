@@ -7,7 +7,6 @@ import dev.perfusion.clip.CLIPTextOutput;
 import dev.perfusion.clip.CLIPTokenizer;
 import dev.perfusion.io.DiffusersConfig;
 import dev.perfusion.io.JsonWriter;
-import dev.perfusion.nn.Parameter;
 import dev.perfusion.optim.AdamW;
 import dev.perfusion.pipeline.Images;
 import dev.perfusion.pipeline.StableDiffusionPipeline;
@@ -20,6 +19,7 @@ import dev.perfusion.tensor.TensorScope;
 import dev.perfusion.unet.CrossAttentionLayer;
 import dev.perfusion.unet.UNet2DConditionModel;
 import dev.perfusion.vae.AutoencoderKL;
+import dev.perfusion.vae.AutoencoderKLConfig;
 import dev.perfusion.vae.LatentDistribution;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
@@ -61,6 +61,16 @@ import javax.imageio.ImageIO;
  * <p>Reproducibility: every random choice of micro-batch k (images, flips, templates, timesteps, noise seed) comes
  * from a {@link SplittableRandom} seeded by (seed, k), so the RNG state is the micro-batch counter and a resumed run
  * continues bit-identically. Checkpoints ({@link TrainCheckpoint}) hold all state and are written atomically.
+ *
+ * <p>Ablations ({@link TrainConfig#mode()}, the evaluation's same-budget comparisons): {@link TrainMode#NO_KEY_LOCKING}
+ * also learns the 16 key targets o*_K, initialised like the value targets (W_K·ē_super at the first micro-batch)
+ * and optimised in a third AdamW group with the values' learning rate; {@link TrainMode#EMBEDDING_ONLY} learns v*
+ * only and installs no edit (textual inversion: ε̂ = UNet(z_t, t, E)); i* is still tracked, for inspection.
+ * Everything else (data, schedule, RNG, loss) is the same in every mode.
+ *
+ * <p>Sizes: the latent side is resolution / f, f the VAE's {@linkplain dev.perfusion.vae.AutoencoderKLConfig#downsampleFactor
+ * downsample factor} (8 for SD, 4 for a 3-level VAE), and the resolution must be a multiple of f·2^(UNet down
+ * blocks − 1) so that every UNet level has whole latents.
  */
 public final class PerfusionTrainer {
     private static final String[] IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg"};
@@ -91,6 +101,7 @@ public final class PerfusionTrainer {
     private final int dim;
     private final int resolution;
     private final int latentSide;
+    private final int latentChannels;
     private final int placeholderId;
     private final int[] placeholderPositions;
     private final List<Path> imageFiles;
@@ -113,7 +124,8 @@ public final class PerfusionTrainer {
         this.cInv = cInv;
         this.dim = te.config().hiddenSize();
         this.resolution = resolution;
-        this.latentSide = resolution / 8;
+        this.latentSide = resolution / vae.config().downsampleFactor();
+        this.latentChannels = vae.config().latentChannels();
         this.imageFiles = imageFiles;
         this.placeholderPositions = positions;
         this.placeholderId = tok.addToken(cfg.placeholder());
@@ -122,15 +134,18 @@ public final class PerfusionTrainer {
     }
 
     /**
-     * The model's training resolution: {@code sample_size}·8 from {@code unet/config.json} of a diffusers folder
-     * (512 for SD v1.x), or 512 when there is no such file (single-file checkpoints are SD v1.x).
+     * The model's training resolution: {@code sample_size} from {@code unet/config.json} of a diffusers folder times
+     * the VAE's downsample factor 2^(levels − 1) from {@code vae/config.json} (64 × 8 = 512 for SD v1.x; 8 when
+     * there is no VAE config), or 512 when there is no UNet config (single-file checkpoints are SD v1.x).
      */
     public static int modelResolution(Path modelDir) throws IOException {
         Path c = modelDir.resolve("unet").resolve("config.json");
         if (!Files.isRegularFile(c)) {
             return 512;
         }
-        return DiffusersConfig.read(c).intValue("sample_size", 64) * 8;
+        Path v = modelDir.resolve("vae").resolve("config.json");
+        int factor = Files.isRegularFile(v) ? AutoencoderKLConfig.read(v).downsampleFactor() : 8;
+        return DiffusersConfig.read(c).intValue("sample_size", 64) * factor;
     }
 
     /**
@@ -145,10 +160,19 @@ public final class PerfusionTrainer {
      */
     public static PerfusionTrainer create(StableDiffusionPipeline pipe, TrainConfig cfg, int resolution) throws IOException {
         int res = cfg.resolution() > 0 ? cfg.resolution() : resolution;
+        int factor = pipe.vae().config().downsampleFactor();
         int down = 1 << (pipe.unet().config().blockOutChannels().size() - 1);
-        if (res <= 0 || res % (8 * down) != 0) {
-            throw new IllegalArgumentException("training resolution " + res + " must be a positive multiple of "
-                    + 8 * down + " for this UNet (8 × 2^(down blocks − 1))");
+        if (res <= 0) {
+            throw new IllegalArgumentException("training resolution must be positive, got " + res);
+        }
+        if (res % factor != 0) {
+            throw new IllegalArgumentException("training resolution " + res + " is not a multiple of the VAE's "
+                    + "downsample factor " + factor);
+        }
+        if (res % (factor * down) != 0) {
+            throw new IllegalArgumentException("training resolution " + res + " must be a multiple of " + factor * down
+                    + " for this model (the VAE's downsample factor " + factor + " × 2^(UNet down blocks − 1) = "
+                    + down + ")");
         }
         int d = pipe.textEncoder().config().hiddenSize();
         if (!Files.isRegularFile(cfg.covariance())) {
@@ -271,8 +295,7 @@ public final class PerfusionTrainer {
             double mean = sum / cfg.gradientAccumulation();
             s.losses.add(mean);
             double perStep = (System.nanoTime() - start) / 1e9 / (s.step - startStep);
-            listener.onStep(s.step, mean, new double[] {cfg.lrEmbedding(), cfg.lrValues()},
-                    perStep * (cfg.steps() - s.step));
+            listener.onStep(s.step, mean, s.learningRates(), perStep * (cfg.steps() - s.step));
             if (previews != null) {
                 listener.onValidation(s.step, previews);
             }
@@ -295,7 +318,7 @@ public final class PerfusionTrainer {
     private double microStep(TrainState s, boolean keepPreview) {
         int b = cfg.batchSize();
         int h = latentSide;
-        int plane = 4 * h * h;
+        int plane = latentChannels * h * h;
         SplittableRandom r = new SplittableRandom(cfg.seed() * 0x9E3779B97F4A7C15L + s.micro);
         float[] z0 = new float[b * plane];
         float[] mask = masks == null ? null : new float[b * h * h];
@@ -325,7 +348,7 @@ public final class PerfusionTrainer {
         float[] noise = HostRandom.normal(r.nextLong(), b * plane);
         boolean poisoned = poison.test((int) s.micro);
         try (TensorScope scope = TensorScope.open()) {
-            Shape latentShape = Shape.of(b, 4, h, h);
+            Shape latentShape = Shape.of(b, latentChannels, h, h);
             Tensor x0 = be.fromArray(z0, latentShape);                              // [B, 4, h, w]
             Tensor eps = be.fromArray(noise, latentShape);                          // [B, 4, h, w]
             Tensor zt = ddpm.addNoise(x0, eps, ts);                                 // [B, 4, h, w]
@@ -352,18 +375,23 @@ public final class PerfusionTrainer {
                     s.iStar[c] = cfg.emaDecay() * s.iStar[c] + (1 - cfg.emaDecay()) * eC[c];
                 }
             }
-            KeyLockedEdit edit = KeyLockedEdit.of(be, cInv.cInv(), dim, List.of(toFloat(s.iStar)),
-                    new float[] {(float) cfg.beta()}, new float[] {(float) cfg.tau()});
-            EditContext ctx = EditContext.local(edit, e);
+            KeyLockedEdit edit = null;
+            EditContext ctx = null;
             try {
-                List<Tensor[]> targets = new ArrayList<>();
-                for (int l = 0; l < layers.size(); l++) {
-                    int w = layers.get(l).width();
-                    targets.add(new Tensor[] {be.fromArray(s.keys.get(l), Shape.of(1, w)), s.values.get(l).value()});
-                }
                 Tensor pred;
-                try (PerfusionInstallation inst = PerfusionInstallation.install(layers, targets, ctx)) {
-                    pred = unet.forward(zt, tT, e);                                 // [B, 4, h, w]
+                if (cfg.mode().editsAttention()) {
+                    edit = KeyLockedEdit.of(be, cInv.cInv(), dim, List.of(toFloat(s.iStar)),
+                            new float[] {(float) cfg.beta()}, new float[] {(float) cfg.tau()});
+                    ctx = EditContext.local(edit, e);
+                    List<Tensor[]> targets = new ArrayList<>();
+                    for (int l = 0; l < layers.size(); l++) {
+                        targets.add(new Tensor[] {s.keyTarget(be, l, layers.get(l).width()), s.values.get(l).value()});
+                    }
+                    try (PerfusionInstallation inst = PerfusionInstallation.install(layers, targets, ctx)) {
+                        pred = unet.forward(zt, tT, e);                             // [B, 4, h, w]
+                    }
+                } else {
+                    pred = unet.forward(zt, tT, e);                                 // [B, 4, h, w] textual inversion: no edit
                 }
                 Tensor diff = Ops.sub(pred, target);                               // [B, 4, h, w]
                 Tensor sq = Ops.square(diff);                                      // [B, 4, h, w]
@@ -382,8 +410,12 @@ public final class PerfusionTrainer {
                 }
                 return value;
             } finally {
-                ctx.close();
-                edit.close();
+                if (ctx != null) {
+                    ctx.close();
+                }
+                if (edit != null) {
+                    edit.close();
+                }
             }
         } catch (RuntimeException | Error ex) {
             throw ex;
@@ -415,7 +447,7 @@ public final class PerfusionTrainer {
             }
         }
         try (AutoCloseable ng = Autograd.noGrad(); TensorScope scope = TensorScope.open()) {
-            Tensor lat = be.fromArray(x0, Shape.of(ts.length, 4, latentSide, latentSide)); // [B, 4, h, w]
+            Tensor lat = be.fromArray(x0, Shape.of(ts.length, latentChannels, latentSide, latentSide)); // [B, 4, h, w]
             return Images.toImages(vae.decode(lat));                                    // [B, 3, H, W]
         }
     }
@@ -548,7 +580,7 @@ public final class PerfusionTrainer {
                         BufferedImage img = f == 0 ? images.get(i) : flipped(images.get(i));
                         Tensor x = Images.fromImage(img, be);                      // [1, 3, H, W]
                         LatentDistribution d = vae.encode(x);
-                        Tensor z = Ops.scale(d.mode(), vae.scalingFactor());       // [1, 4, H/8, W/8]
+                        Tensor z = Ops.scale(d.mode(), vae.scalingFactor());       // [1, 4, H/f, W/f]
                         out[i][f] = z.toFloatArray();
                     }
                 }
@@ -613,125 +645,6 @@ public final class PerfusionTrainer {
         float[] row = new float[dim];
         System.arraycopy(all, superId * dim, row, 0, dim);
         return row;
-    }
-
-    /** Everything a run changes: trained tensors, frozen targets, i*, optimizer, counters and the loss history. */
-    static final class TrainState implements AutoCloseable {
-        int step;
-        long micro;
-        boolean initialized;
-        double[] iStar;
-        final Parameter embedding;           // v* [1, D]
-        final List<Parameter> values = new ArrayList<>(); // o*_V per layer [1, d]
-        final List<float[]> keys = new ArrayList<>();     // o*_K per layer [d]
-        final List<Double> losses = new ArrayList<>();
-        final AdamW opt;
-        List<BufferedImage> previews;
-
-        private TrainState(Backend be, float[] init, List<CrossAttentionLayer> layers, TrainConfig cfg) {
-            embedding = new Parameter(be.fromArray(init, Shape.of(1, init.length))).requiresGrad(true); // [1, D]
-            for (CrossAttentionLayer l : layers) {
-                values.add(Parameter.zeros(be, Shape.of(1, l.width())).requiresGrad(true)); // [1, d]
-                keys.add(new float[l.width()]);
-            }
-            iStar = new double[init.length];
-            opt = new AdamW(List.of(new AdamW.ParamGroup("embedding", cfg.lrEmbedding(), List.of(embedding)),
-                    new AdamW.ParamGroup("values", cfg.lrValues(), values)), cfg.weightDecay());
-        }
-
-        static TrainState fresh(Backend be, float[] init, List<CrossAttentionLayer> layers, TrainConfig cfg) {
-            return new TrainState(be, init, layers, cfg);
-        }
-
-        /** First micro-batch: i* = ē_super, o*_K = W_K·ē_super (then frozen), o*_V = W_V·ē_super (then trained). */
-        void initialize(double[] eS, List<CrossAttentionLayer> layers) {
-            iStar = eS.clone();
-            for (int l = 0; l < layers.size(); l++) {
-                var attn = layers.get(l).attention();
-                keys.set(l, project(attn.toK().weight().compute().toFloatArray(), eS));
-                Tensor old = values.get(l).value();
-                float[] v = project(attn.toV().weight().compute().toFloatArray(), eS);
-                values.get(l).set(old.backend().fromArray(v, old.shape()));
-            }
-            initialized = true;
-        }
-
-        /** W·x in double for W [d, D]. */
-        private static float[] project(float[] w, double[] x) {
-            int d = w.length / x.length;
-            float[] y = new float[d];
-            for (int r = 0; r < d; r++) {
-                double s = 0;
-                for (int c = 0; c < x.length; c++) {
-                    s += w[r * x.length + c] * x[c];
-                }
-                y[r] = (float) s;
-            }
-            return y;
-        }
-
-        TrainCheckpoint checkpoint(TrainConfig cfg, String baseModel, String covariance) {
-            List<float[]> vs = new ArrayList<>();
-            for (Parameter p : values) {
-                vs.add(p.value().toFloatArray());
-            }
-            return new TrainCheckpoint(comparableSettings(cfg), baseModel, covariance, step, micro, initialized,
-                    iStar.clone(), embedding.value().toFloatArray(), concat(keys), concat(vs),
-                    losses.stream().mapToDouble(Double::doubleValue).toArray(), opt.state());
-        }
-
-        void restore(TrainCheckpoint ck) {
-            step = ck.step();
-            micro = ck.micro();
-            initialized = ck.initialized();
-            iStar = ck.iStar().clone();
-            set(embedding, ck.embedding(), 0);
-            int off = 0;
-            for (int l = 0; l < values.size(); l++) {
-                int w = keys.get(l).length;
-                keys.set(l, java.util.Arrays.copyOfRange(ck.keys(), off, off + w));
-                set(values.get(l), ck.values(), off);
-                off += w;
-            }
-            losses.clear();
-            for (double v : ck.losses()) {
-                losses.add(v);
-            }
-            opt.loadState(ck.optimizer());
-        }
-
-        private static void set(Parameter p, float[] src, int off) {
-            Tensor old = p.value();
-            float[] v = java.util.Arrays.copyOfRange(src, off, off + (int) old.numel());
-            p.set(old.backend().fromArray(v, old.shape()));
-        }
-
-        Concept concept(TrainConfig cfg, List<CrossAttentionLayer> layers, String baseModel, String covariance) {
-            List<float[]> vs = new ArrayList<>();
-            for (Parameter p : values) {
-                vs.add(p.value().toFloatArray());
-            }
-            return new Concept(cfg.placeholder(), cfg.superclass(), embedding.value().toFloatArray(), toFloat(iStar),
-                    concat(keys), concat(vs), KeyLockedEdit.INFER_BETA, KeyLockedEdit.INFER_TAU,
-                    Concept.layersOf(layers), baseModel, covariance, settingsJson(cfg));
-        }
-
-        private static float[] concat(List<float[]> parts) {
-            int n = parts.stream().mapToInt(a -> a.length).sum();
-            float[] out = new float[n];
-            int off = 0;
-            for (float[] a : parts) {
-                System.arraycopy(a, 0, out, off, a.length);
-                off += a.length;
-            }
-            return out;
-        }
-
-        @Override
-        public void close() {
-            embedding.close();
-            values.forEach(Parameter::close);
-        }
     }
 
     /** The settings that must match for a resume: all but the step count. */

@@ -6,14 +6,19 @@ import java.nio.file.Path;
 
 /**
  * A training checkpoint: all state of a run after {@code step} optimizer steps. Binary, big-endian
- * ({@link java.io.DataOutputStream}): magic {@code PFTRAIN1}, settings JSON, fingerprints, counters, i* (double),
- * v*, o*_K, o*_V (float), the losses, and the optimizer state (double). Written to a temporary file in the same
- * folder, synced, then renamed over the target, so a crash leaves the previous checkpoint intact.
+ * ({@link java.io.DataOutputStream}): magic {@code PFTRAIN2}, settings JSON, fingerprints, counters, i* (double),
+ * v*, o*_K, o*_V (float), the losses, the optimizer state (double), and the learned key targets (float; empty
+ * unless {@link TrainMode#NO_KEY_LOCKING}). Checkpoints of the earlier {@code PFTRAIN1} layout (the same without the
+ * learned keys, written before training modes existed) are read as {@link TrainMode#PERFUSION} runs. Written to a
+ * temporary file in the same folder, synced, then renamed over the target, so a crash leaves the previous
+ * checkpoint intact.
  */
 record TrainCheckpoint(String settings, String baseModel, String covariance, int step, long micro,
                        boolean initialized, double[] iStar, float[] embedding, float[] keys, float[] values,
-                       double[] losses, java.util.Map<String, double[]> optimizer) {
-    static final String MAGIC = "PFTRAIN1";
+                       double[] losses, java.util.Map<String, double[]> optimizer, float[] learnedKeys) {
+    static final String MAGIC = "PFTRAIN2";
+    /** The layout before training modes: no learned keys, settings without {@code mode}. */
+    static final String MAGIC_V1 = "PFTRAIN1";
 
     void write(Path path) throws IOException {
         Path dir = path.toAbsolutePath().getParent();
@@ -39,6 +44,7 @@ record TrainCheckpoint(String settings, String baseModel, String covariance, int
                     out.writeUTF(e.getKey());
                     writeDoubles(out, e.getValue());
                 }
+                writeFloats(out, learnedKeys);
                 out.flush();
                 fos.getFD().sync();
             }
@@ -55,7 +61,8 @@ record TrainCheckpoint(String settings, String baseModel, String covariance, int
         }
         try (var in = new java.io.DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(path)))) {
             String magic = in.readUTF();
-            if (!MAGIC.equals(magic)) {
+            boolean v1 = MAGIC_V1.equals(magic);
+            if (!MAGIC.equals(magic) && !v1) {
                 throw new IllegalArgumentException(path + " is not a Perfusion training checkpoint");
             }
             String settings = readString(in);
@@ -74,7 +81,9 @@ record TrainCheckpoint(String settings, String baseModel, String covariance, int
             for (int i = 0; i < n; i++) {
                 opt.put(in.readUTF(), readDoubles(in));
             }
-            return new TrainCheckpoint(settings, base, cov, step, micro, init, iStar, emb, keys, values, losses, opt);
+            float[] learned = v1 ? new float[0] : readFloats(in);
+            return new TrainCheckpoint(settings, base, cov, step, micro, init, iStar, emb, keys, values, losses, opt,
+                    learned);
         } catch (java.io.EOFException e) {
             throw new IllegalArgumentException("checkpoint " + path + " is truncated", e);
         }
@@ -88,13 +97,23 @@ record TrainCheckpoint(String settings, String baseModel, String covariance, int
         if (!covariance.equals(cov)) {
             throw new IllegalArgumentException("checkpoint " + path + " was made with another covariance");
         }
-        if (!settings.equals(PerfusionTrainer.comparableSettings(cfg))) {
+        if (!settingsMap(settings).equals(settingsMap(PerfusionTrainer.comparableSettings(cfg)))) {
             throw new IllegalArgumentException("checkpoint " + path + " was made with other settings: " + settings);
         }
         if (step > cfg.steps()) {
             throw new IllegalArgumentException("checkpoint " + path + " is at step " + step + ", past the "
                     + cfg.steps() + " steps configured");
         }
+    }
+
+    /** Parsed settings; those of a checkpoint from before training modes get {@code mode = PERFUSION}. */
+    private static java.util.Map<String, Object> settingsMap(String json) {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        if (dev.perfusion.io.JsonReader.parse(json) instanceof java.util.Map<?, ?> parsed) {
+            parsed.forEach((k, v) -> m.put(String.valueOf(k), v));
+        }
+        m.putIfAbsent("mode", TrainMode.PERFUSION.name());
+        return m;
     }
 
     private static void writeString(java.io.DataOutputStream out, String s) throws IOException {

@@ -10,7 +10,7 @@ import java.util.Map;
  * {@link #builder()}; the defaults are the method's ([C] {@code configs/perfusion_teddy.yaml}, method §2.2):
  * 400 optimizer steps of batch 4 × gradient accumulation 4, AdamW with learning rates 6e-3 (concept embedding) and
  * 3e-2 (value targets o*_V), weight decay 0.01, training gate β 0.75 and τ 0.1, i* EMA decay 0.99, horizontal flips,
- * resize without crop.
+ * resize without crop, {@link TrainMode#PERFUSION}.
  *
  * @param images                 folder of the concept's images (png, jpg, jpeg)
  * @param placeholder            the new prompt token, e.g. {@code <teddy>} (must not be a vocabulary word)
@@ -20,7 +20,8 @@ import java.util.Map;
  * @param covariance             the covariance file (C⁻¹, {@link Covariance#read}) of the base model's text encoder
  * @param output                 where the final concept file ({@code *.perfusion}) is written
  * @param checkpointDir          folder for checkpoints, or null for none
- * @param resolution             training image side in pixels, or 0 for the model's (UNet sample_size·8)
+ * @param resolution             training image side in pixels, or 0 for the model's (UNet sample_size × the VAE's
+ *                               downsample factor); the trainer checks it against the model's factors
  * @param centerCrop             crop the central square before resizing (false: resize the whole image, as [C])
  * @param flip                   horizontal flip augmentation with p = 0.5 ([C]; turn off for asymmetric concepts)
  * @param templates              prompt templates, each with one {@code {}} where the placeholder goes
@@ -28,7 +29,8 @@ import java.util.Map;
  * @param batchSize              images per micro-batch
  * @param gradientAccumulation   micro-batches per optimizer step
  * @param lrEmbedding            AdamW learning rate of the concept embedding v*
- * @param lrValues               AdamW learning rate of the 16 value targets o*_V
+ * @param lrValues               AdamW learning rate of the 16 value targets o*_V (and of the key targets o*_K
+ *                               with {@link TrainMode#NO_KEY_LOCKING})
  * @param weightDecay            AdamW decoupled weight decay λ
  * @param beta                   gate bias β during training
  * @param tau                    gate temperature τ during training
@@ -36,12 +38,15 @@ import java.util.Map;
  * @param seed                   seed of every random choice (images, flips, templates, timesteps, noise)
  * @param checkpointEvery        write a checkpoint every N optimizer steps (0: never; needs checkpointDir)
  * @param validationEvery        call {@link TrainListener#onValidation} every N optimizer steps (0: never)
+ * @param mode                   what is learned: {@link TrainMode#PERFUSION} (the method) or an ablation
+ *                               ({@link TrainMode#NO_KEY_LOCKING}: key targets learned like the values, with
+ *                               {@code lrValues}; {@link TrainMode#EMBEDDING_ONLY}: only v*, textual inversion)
  */
 public record TrainConfig(Path images, String placeholder, String superclass, Path masks, Path covariance, Path output,
                           Path checkpointDir, int resolution, boolean centerCrop, boolean flip, List<String> templates,
                           int steps, int batchSize, int gradientAccumulation, double lrEmbedding, double lrValues,
                           double weightDecay, double beta, double tau, double emaDecay, long seed, int checkpointEvery,
-                          int validationEvery) {
+                          int validationEvery, TrainMode mode) {
 
     /**
      * Textual inversion's object templates ({@code imagenet_templates_small} of rinongal/textual_inversion
@@ -92,6 +97,7 @@ public record TrainConfig(Path images, String placeholder, String superclass, Pa
         b.seed = seed;
         b.checkpointEvery = checkpointEvery;
         b.validationEvery = validationEvery;
+        b.mode = mode;
         return b;
     }
 
@@ -120,6 +126,7 @@ public record TrainConfig(Path images, String placeholder, String superclass, Pa
         m.put("tau", tau);
         m.put("ema_decay", emaDecay);
         m.put("seed", seed);
+        m.put("mode", mode.name());
         return m;
     }
 
@@ -148,6 +155,7 @@ public record TrainConfig(Path images, String placeholder, String superclass, Pa
         private long seed;
         private int checkpointEvery = 50;
         private int validationEvery;
+        private TrainMode mode = TrainMode.PERFUSION;
 
         private Builder() {
         }
@@ -175,6 +183,7 @@ public record TrainConfig(Path images, String placeholder, String superclass, Pa
         public Builder seed(long v) { seed = v; return this; }
         public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
         public Builder validationEvery(int v) { validationEvery = v; return this; }
+        public Builder mode(TrainMode v) { mode = v; return this; }
 
         /**
          * @throws IllegalArgumentException naming the first bad setting (missing path or word, non-positive counts
@@ -190,8 +199,8 @@ public record TrainConfig(Path images, String placeholder, String superclass, Pa
             require(superclass != null && !superclass.isBlank(), "superclass",
                     "the super-category word is required, e.g. teddy");
             require(!placeholder.equals(superclass.strip()), "placeholder", "must differ from the superclass word");
-            require(resolution == 0 || (resolution > 0 && resolution % 8 == 0), "resolution",
-                    "must be 0 (the model's) or a positive multiple of 8, got " + resolution);
+            require(resolution >= 0, "resolution", "must be 0 (the model's) or positive, got " + resolution);
+            require(mode != null, "mode", "is required (PERFUSION, NO_KEY_LOCKING or EMBEDDING_ONLY)");
             require(templates != null && !templates.isEmpty(), "templates", "at least one prompt template is required");
             for (String t : templates) {
                 require(t != null && t.indexOf("{}") >= 0 && t.indexOf("{}") == t.lastIndexOf("{}"), "templates",
@@ -212,7 +221,7 @@ public record TrainConfig(Path images, String placeholder, String superclass, Pa
             require(validationEvery >= 0, "validationEvery", "must be >= 0, got " + validationEvery);
             return new TrainConfig(images, placeholder, superclass.strip(), masks, covariance, output, checkpointDir,
                     resolution, centerCrop, flip, templates, steps, batchSize, gradientAccumulation, lrEmbedding,
-                    lrValues, weightDecay, beta, tau, emaDecay, seed, checkpointEvery, validationEvery);
+                    lrValues, weightDecay, beta, tau, emaDecay, seed, checkpointEvery, validationEvery, mode);
         }
 
         private static void require(boolean ok, String what, String message) {

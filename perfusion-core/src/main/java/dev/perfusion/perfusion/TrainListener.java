@@ -18,7 +18,9 @@ public interface TrainListener {
      *
      * @param step 1-based optimizer step just taken
      * @param loss the mean loss of its micro-batches
-     * @param lrs  the learning rate of each parameter group: {@code [embedding, values]}
+     * @param lrs  the learning rate of each parameter group: {@code [embedding, values]}; {@code [embedding,
+     *             values, keys]} with {@link TrainMode#NO_KEY_LOCKING}, {@code [embedding]} with
+     *             {@link TrainMode#EMBEDDING_ONLY}
      * @param etaSeconds estimated seconds left
      */
     default void onStep(int step, double loss, double[] lrs, double etaSeconds) {

@@ -13,6 +13,9 @@
  *   <li>{@link dev.perfusion.perfusion.Concept} and {@link dev.perfusion.perfusion.ConceptFile}: the ≈104 KiB concept
  *       file; {@link dev.perfusion.perfusion.Fingerprints}: base-model and covariance fingerprints;
  *       {@link dev.perfusion.perfusion.Covariance}: C and C⁻¹ of the text encoder's outputs.</li>
+ *   <li>{@link dev.perfusion.perfusion.PerfusionTrainer} with {@link dev.perfusion.perfusion.TrainConfig}: training;
+ *       {@link dev.perfusion.perfusion.TrainMode}: Perfusion or the evaluation's ablations (no key-locking,
+ *       embedding only), recorded in the concept file and honoured at sampling.</li>
  * </ul>
  */
 package dev.perfusion.perfusion;

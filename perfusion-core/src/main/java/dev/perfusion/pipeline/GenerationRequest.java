@@ -18,8 +18,9 @@ import java.util.Objects;
  * @param guidanceScale      classifier-free guidance g ≥ 0: ε = ε_uncond + g·(ε_text − ε_uncond); g ≤ 1 runs the
  *                           text branch alone (one UNet batch), as diffusers does
  * @param sampler            a {@link Schedulers#NAMES} entry, or null for the model's own scheduler
- * @param width              image width in pixels, a multiple of 8
- * @param height             image height in pixels, a multiple of 8
+ * @param width              image width in pixels, a multiple of the VAE's downsample factor (8 for SD v1.x;
+ *                           the pipeline checks it, as only the loaded model knows its factor)
+ * @param height             image height in pixels, likewise
  * @param seed               seeds the initial noise (host RNG: the same on every backend) and any sampler noise
  * @param initImage          img2img source image (resized by the caller to width × height), or null
  * @param strength           img2img: how much of the schedule to run, in (0, 1]; 1 ignores the image's content
@@ -192,8 +193,8 @@ public record GenerationRequest(List<String> prompts, List<String> negativePromp
             if (sampler != null && !Schedulers.NAMES.contains(sampler)) {
                 throw new IllegalArgumentException("unknown sampler '" + sampler + "'; known: " + String.join(", ", Schedulers.NAMES));
             }
-            if (width < 8 || height < 8 || width % 8 != 0 || height % 8 != 0) {
-                throw new IllegalArgumentException("image size must be positive multiples of 8, got " + width + "×" + height);
+            if (width < 1 || height < 1) {
+                throw new IllegalArgumentException("image size must be positive, got " + width + "×" + height);
             }
             if (initImage != null) {
                 if (initImage.getWidth() != width || initImage.getHeight() != height) {

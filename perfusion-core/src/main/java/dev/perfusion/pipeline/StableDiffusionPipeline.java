@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * computes it: CLIP text encoding, classifier-free guidance with the batch ordered [unconditional…, text…], a
  * sampler loop, and VAE decoding of latents / 0.18215.
  *
- * <p>Notation: B images, h × w latent size (image size / 8), g the guidance scale, ε the UNet's noise prediction.
+ * <p>Notation: B images, h × w latent size (image size / f, f the VAE's downsample factor 2^(levels − 1): 8 for SD,
+ * 4 for a 3-level VAE), g the guidance scale, ε the UNet's noise prediction.
  *
  * <p>The pipeline owns its models; {@link #close()} frees them. One generation runs at a time per pipeline
  * (the models are shared state of the backend, not thread-safe).
@@ -246,15 +247,19 @@ public final class StableDiffusionPipeline implements AutoCloseable {
      * Generates images.
      *
      * @throws GenerationCancelledException when the listener cancels
-     * @throws IllegalArgumentException     for a request this model cannot serve (e.g. initial latents of the wrong shape)
+     * @throws IllegalArgumentException     for a request this model cannot serve (a size that is not a multiple of the
+     *                                      VAE's downsample factor, initial latents of the wrong shape)
      */
     public GenerationResult generate(GenerationRequest req) {
         long start = System.nanoTime();
+        int f = latentFactor();
+        checkMultiple("width", req.width(), f);
+        checkMultiple("height", req.height(), f);
         String samplerName = req.sampler() != null ? req.sampler() : defaultSampler;
         Scheduler scheduler = Schedulers.create(samplerName, schedulerConfig);
         int b = req.batchSize();
-        int h = req.height() / 8;
-        int w = req.width() / 8;
+        int h = req.height() / f;
+        int w = req.width() / f;
         Shape latentShape = Shape.of(b, unet.config().inChannels(), h, w);
         List<BufferedImage> images;
         try (AutoCloseable ng = Autograd.noGrad(); TensorScope scope = TensorScope.open();
@@ -304,7 +309,7 @@ public final class StableDiffusionPipeline implements AutoCloseable {
                     h0.close();
                 }
                 Tensor scaled = backend.affine(latents, 1f / vae.scalingFactor(), 0f);         // [B, 4, h, w]
-                Tensor decoded = vae.decode(scaled);                                            // [B, 3, 8h, 8w]
+                Tensor decoded = vae.decode(scaled);                                            // [B, 3, f·h, f·w]
                 images = Images.toImages(decoded);
             } finally {
                 latents.close();
@@ -372,12 +377,27 @@ public final class StableDiffusionPipeline implements AutoCloseable {
         return Ops.add(Ops.scale(z0, (float) Math.sqrt(alphaBar)), Ops.scale(noise, (float) Math.sqrt(1 - alphaBar)));
     }
 
-    private static Tensor checkLatents(Tensor given, Shape expected) {
+    private Tensor checkLatents(Tensor given, Shape expected) {
         if (!given.shape().equals(expected)) {
             throw new IllegalArgumentException("initial latents " + given.shape() + " do not match the request's "
-                    + expected + " (batch, channels, height/8, width/8)");
+                    + expected + " (batch, channels, height/" + latentFactor() + ", width/" + latentFactor() + ")");
         }
         return given;
+    }
+
+    /**
+     * How much smaller the latents are than the images per side: the VAE's downsample factor 2^(levels − 1)
+     * (8 for SD v1.x).
+     */
+    public int latentFactor() {
+        return vae.config().downsampleFactor();
+    }
+
+    private static void checkMultiple(String what, int size, int factor) {
+        if (size % factor != 0) {
+            throw new IllegalArgumentException(what + " " + size + " is not a multiple of the VAE's downsample factor "
+                    + factor);
+        }
     }
 
     /** Seeds for per-step sampler noise, distinct from the initial noise's seed. */

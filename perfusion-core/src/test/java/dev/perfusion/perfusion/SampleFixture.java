@@ -137,7 +137,7 @@ final class SampleFixture {
     }
 
     /** Captures a generation's first UNet output and last latents. */
-    static final class Capture implements GenerationListener {
+    static class Capture implements GenerationListener {
         float[] first;
         float[] last;
 

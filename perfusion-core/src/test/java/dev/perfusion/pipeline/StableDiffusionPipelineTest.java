@@ -137,7 +137,9 @@ class StableDiffusionPipelineTest {
         assertMessage("steps must be ≥ 1", () -> small("x").steps(0).build());
         assertMessage("guidance scale", () -> small("x").guidanceScale(-1).build());
         assertMessage("unknown sampler 'lms'", () -> small("x").sampler("lms").build());
-        assertMessage("multiples of 8", () -> small("x").size(60, 64).build());
+        assertMessage("image size must be positive", () -> small("x").size(0, 64).build());
+        assertMessage("width 60 is not a multiple of the VAE's downsample factor 8",
+                () -> pipeline.generate(small("x").size(60, 64).build()));
         assertMessage("no prompt", () -> GenerationRequest.builder().build());
         assertMessage("2 negative prompts for 1", () -> small("x").negativePrompts("a", "b").build());
         BufferedImage wrong = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);

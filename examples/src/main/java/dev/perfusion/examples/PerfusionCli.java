@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
 @Command(name = "perfusion", mixinStandardHelpOptions = true, version = "perfusion 0.1.0-SNAPSHOT",
         description = "Perfusion (key-locked rank-one editing) for Stable Diffusion v1.x on the JVM.",
         subcommands = {DemoCommand.class, GenerateCommand.class, ComponentsCommand.class, CovarianceCommand.class,
-            TrainCommand.class, SampleCommand.class, SweepCommand.class, InspectCommand.class,
+            TrainCommand.class, SampleCommand.class, SweepCommand.class, InspectCommand.class, ToyBaseCommand.class,
+            ToyGateCommand.class,
             CommandLine.HelpCommand.class})
 public final class PerfusionCli {
     public static void main(String[] args) {

@@ -49,6 +49,7 @@ public final class AdamW {
     private final List<double[]> m = new ArrayList<>();
     private final List<double[]> v = new ArrayList<>();
     private long step;
+    private double lrScale = 1;
 
     /** AdamW with torch's defaults β = (0.9, 0.999), ε = 1e-8 and the given weight decay λ. */
     public AdamW(List<ParamGroup> groups, double weightDecay) {
@@ -93,6 +94,17 @@ public final class AdamW {
         return groups;
     }
 
+    /**
+     * Multiplies every group's learning rate by {@code scale} from the next {@link #step()} on (warm-up and decay
+     * schedules); 1 by default. Not part of {@link #state()}: a schedule is a function of the step count.
+     */
+    public void setLearningRateScale(double scale) {
+        if (!(scale >= 0) || !Double.isFinite(scale)) {
+            throw new IllegalArgumentException("learning-rate scale must be finite and >= 0, got " + scale);
+        }
+        lrScale = scale;
+    }
+
     /** Optimizer steps taken so far. */
     public long stepCount() {
         return step;
@@ -114,14 +126,15 @@ public final class AdamW {
                     if (grad == null) {
                         continue;
                     }
+                    double lr = g.lr() * lrScale;
                     float[] gv = grad.toFloatArray();
                     float[] theta = p.value().toFloatArray();
                     for (int i = 0; i < theta.length; i++) {
-                        double th = theta[i] * (1 - g.lr() * weightDecay);
+                        double th = theta[i] * (1 - lr * weightDecay);
                         mk[i] = beta1 * mk[i] + (1 - beta1) * gv[i];
                         vk[i] = beta2 * vk[i] + (1 - beta2) * (double) gv[i] * gv[i];
                         double denom = Math.sqrt(vk[i] / bc2) + eps;
-                        theta[i] = (float) (th - g.lr() * (mk[i] / bc1) / denom);
+                        theta[i] = (float) (th - lr * (mk[i] / bc1) / denom);
                     }
                     Tensor old = p.value();
                     p.set(old.backend().fromArray(theta, old.shape()));

@@ -1,0 +1,334 @@
+package dev.perfusion.toy;
+
+import dev.perfusion.autograd.Autograd;
+import dev.perfusion.autograd.Ops;
+import dev.perfusion.clip.CLIPTextConfig;
+import dev.perfusion.clip.CLIPTextModel;
+import dev.perfusion.clip.CLIPTokenizer;
+import dev.perfusion.io.DiffusersConfig;
+import dev.perfusion.io.JsonWriter;
+import dev.perfusion.io.SafeTensors;
+import dev.perfusion.nn.Module;
+import dev.perfusion.nn.Parameter;
+import dev.perfusion.optim.AdamW;
+import dev.perfusion.schedulers.DDPMScheduler;
+import dev.perfusion.schedulers.SchedulerConfig;
+import dev.perfusion.tensor.Backend;
+import dev.perfusion.tensor.HostRandom;
+import dev.perfusion.tensor.Shape;
+import dev.perfusion.tensor.Tensor;
+import dev.perfusion.tensor.TensorScope;
+import dev.perfusion.unet.UNet2DConditionConfig;
+import dev.perfusion.unet.UNet2DConditionModel;
+import dev.perfusion.vae.AutoencoderKL;
+import dev.perfusion.vae.AutoencoderKLConfig;
+import dev.perfusion.vae.LatentDistribution;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/**
+ * Trains the toy world's base model from scratch (issue 7) with the library's own autograd and AdamW, in two stages,
+ * and writes it as a diffusers-layout folder that {@code StableDiffusionPipeline.load} reads.
+ *
+ * <ol>
+ *   <li><b>VAE</b>: {@link AutoencoderKL} on rendered training scenes, loss ‖D(z) − x‖² + λ_KL·KL(q(z|x) ‖ N(0, I)),
+ *       z = μ + σ·ε (the reparameterised draw). The latent scaling factor is then measured as 1 / std of the
+ *       latent means over 1,024 scenes, as SD's 0.18215 was.</li>
+ *   <li><b>Denoiser</b>: the scenes' latents are encoded once (the VAE is frozen); the UNet and the text encoder are
+ *       trained together on the ε-prediction loss ‖ε_θ(√ᾱ_t·z₀ + √(1−ᾱ_t)·ε, t, E(c)) − ε‖² (DDPM, Ho et al. 2020,
+ *       eq. 14), t uniform over the 1,000 training steps, with the caption dropped (empty prompt) with probability
+ *       {@code captionDropout} so classifier-free guidance works. Linear warm-up, cosine decay, and an exponential
+ *       moving average of the weights (the EMA is what is saved).</li>
+ * </ol>
+ *
+ * <p>Everything is a function of {@link ToyTrainSettings#seed()}: scenes are drawn by seed from
+ * {@link ToyDataset#trainingScene}, noise and timesteps from a seeded generator.
+ */
+public final class ToyBaseTrainer {
+    private final Backend backend;
+    private final ToyTrainSettings settings;
+    private final ToyTrainListener listener;
+
+    public ToyBaseTrainer(Backend backend, ToyTrainSettings settings, ToyTrainListener listener) {
+        this.backend = backend;
+        this.settings = settings;
+        this.listener = listener == null ? new ToyTrainListener() { } : listener;
+    }
+
+    /**
+     * Runs both stages and writes the model folder {@code output} atomically (built beside it, then moved into
+     * place; an existing folder is an error). With {@code existingVae} non-null the VAE stage is skipped and that
+     * {@code vae/} folder is used.
+     */
+    public void train(Path output, Path existingVae) throws IOException {
+        if (Files.exists(output)) {
+            throw new IllegalArgumentException("output folder " + output + " already exists; choose a new one");
+        }
+        Path parent = output.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempDirectory(parent, output.getFileName() + ".partial-");
+        try {
+            Path vaeDir = tmp.resolve("vae");
+            if (existingVae != null) {
+                copyFolder(existingVae, vaeDir);
+            } else {
+                try (AutoencoderKL vae = trainVae()) {
+                    double scaling = measureScalingFactor(vae);
+                    listener.onMessage(String.format(java.util.Locale.ROOT, "latent scaling factor %.5f", scaling));
+                    saveModule(vae, vaeDir, "diffusion_pytorch_model.safetensors", ToyModelConfigs.vae(scaling));
+                }
+            }
+            ToyVocabulary.write(tmp.resolve("tokenizer"));
+            writeJson(tmp.resolve("scheduler").resolve("scheduler_config.json"), ToyModelConfigs.scheduler());
+            writeJson(tmp.resolve("model_index.json"), ToyModelConfigs.modelIndex());
+            trainDenoiser(tmp);
+            Files.move(tmp, output, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            deleteFolder(tmp);
+            throw e;
+        }
+    }
+
+    /** Stage 1: the VAE, trained for {@code vaeSteps} steps of {@code vaeBatch} fresh scenes. */
+    public AutoencoderKL trainVae() {
+        ToyTrainSettings s = settings;
+        AutoencoderKL vae = new AutoencoderKL(backend, AutoencoderKLConfig.from(config(ToyModelConfigs.vae(1.0), "vae")));
+        vae.initialize(s.seed());
+        vae.requiresGrad(true);
+        AdamW opt = new AdamW(List.of(new AdamW.ParamGroup("vae", s.vaeLr(), vae.parameters())), 0.0);
+        SplittableRandom rnd = new SplittableRandom(s.seed() ^ 0x7AE);
+        int side = ToyWorld.SIZE;
+        int b = s.vaeBatch();
+        long start = System.nanoTime();
+        long sceneSeed = 0;
+        for (int step = 0; step < s.vaeSteps(); step++) {
+            float[] x = new float[b * 3 * side * side];
+            for (int i = 0; i < b; i++, sceneSeed++) {
+                float[] img = ToyRenderer.toCHW(ToyRenderer.render(ToyDataset.trainingScene(sceneSeed)));
+                System.arraycopy(img, 0, x, i * img.length, img.length);
+            }
+            opt.setLearningRateScale(schedule(step, s.vaeSteps(), s.warmupSteps()));
+            double loss;
+            try (TensorScope scope = TensorScope.open()) {
+                Tensor img = backend.fromArray(x, Shape.of(b, 3, side, side));           // [B, 3, 32, 32]
+                LatentDistribution q = vae.encode(img);
+                Shape zs = q.mean().shape();                                            // [B, 4, 8, 8]
+                Tensor eps = backend.fromArray(HostRandom.normal(rnd.nextLong(), zs.numelInt()), zs); // [B, 4, 8, 8]
+                Tensor z = q.sample(eps);                                               // [B, 4, 8, 8]
+                Tensor rec = vae.decode(z);                                             // [B, 3, 32, 32]
+                Tensor mse = Ops.mseLoss(rec, img);                                     // []
+                // KL(N(μ, σ²) ‖ N(0, 1)) per latent element = ½(μ² + σ² − 1 − log σ²), averaged
+                Tensor klTerms = Ops.sub(Ops.add(Ops.square(q.mean()), Ops.exp(q.logvar())),
+                        Ops.affine(q.logvar(), 1f, 1f));                                // [B, 4, 8, 8]
+                Tensor kl = Ops.scale(Ops.mean(klTerms, new int[] {0, 1, 2, 3}, false), 0.5f); // []
+                Tensor total = Ops.add(mse, Ops.scale(kl, (float) s.klWeight()));       // []
+                loss = total.toFloatArray()[0];
+                checkFinite("VAE", step, loss);
+                Autograd.backward(total);
+            }
+            opt.step();
+            opt.zeroGrad();
+            listener.onStep("vae", step + 1, s.vaeSteps(), loss, (System.nanoTime() - start) / 1e9 / (step + 1));
+        }
+        vae.requiresGrad(false);
+        return vae;
+    }
+
+    /** 1 / std of the VAE's latent means over 1,024 training scenes. */
+    public double measureScalingFactor(AutoencoderKL vae) {
+        int n = 1024;
+        int chunk = 64;
+        double sum = 0;
+        double sumSq = 0;
+        long count = 0;
+        for (int start = 0; start < n; start += chunk) {
+            float[] z = encodeMeans(vae, start, chunk);
+            for (float v : z) {
+                sum += v;
+                sumSq += (double) v * v;
+            }
+            count += z.length;
+        }
+        double mean = sum / count;
+        return 1.0 / Math.sqrt(sumSq / count - mean * mean);
+    }
+
+    /** Latent means μ of training scenes {@code first .. first+count−1}, [count, 4, 8, 8] flattened. */
+    private float[] encodeMeans(AutoencoderKL vae, long first, int count) {
+        int side = ToyWorld.SIZE;
+        float[] x = new float[count * 3 * side * side];
+        for (int i = 0; i < count; i++) {
+            float[] img = ToyRenderer.toCHW(ToyRenderer.render(ToyDataset.trainingScene(first + i)));
+            System.arraycopy(img, 0, x, i * img.length, img.length);
+        }
+        try (AutoCloseable ng = Autograd.noGrad(); TensorScope scope = TensorScope.open()) {
+            Tensor img = backend.fromArray(x, Shape.of(count, 3, side, side));          // [N, 3, 32, 32]
+            try (LatentDistribution q = vae.encode(img)) {
+                return q.mean().toFloatArray();                                         // [N, 4, 8, 8]
+            }
+        } catch (Exception e) {
+            throw e instanceof RuntimeException r ? r : new IllegalStateException(e);
+        }
+    }
+
+    /** Stage 2: UNet and text encoder on the latents of {@code latentScenes} scenes; writes both into {@code dir}. */
+    private void trainDenoiser(Path dir) throws IOException {
+        ToyTrainSettings s = settings;
+        CLIPTokenizer tok = CLIPTokenizer.fromFolder(dir.resolve("tokenizer"));
+        int vocab = tok.vocabSize();
+        Map<String, Object> textCfg = ToyModelConfigs.textEncoder(vocab);
+        int ctx = CLIPTokenizer.CONTEXT_LENGTH;
+        int n = s.latentScenes();
+        float[] latents;
+        float scaling;
+        int[][] ids = new int[n][];
+        try (AutoencoderKL vae = AutoencoderKL.load(dir.resolve("vae"), backend)) {
+            scaling = vae.scalingFactor();
+            latents = new float[n * 4 * 8 * 8];
+            int chunk = 64;
+            for (int start = 0; start < n; start += chunk) {
+                int c = Math.min(chunk, n - start);
+                float[] z = encodeMeans(vae, start, c);
+                for (int i = 0; i < z.length; i++) {
+                    latents[start * 256 + i] = z[i] * scaling;
+                }
+                listener.onStep("encode", Math.min(n, start + chunk), n, Double.NaN, Double.NaN);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            ids[i] = tok.encode(ToyDataset.trainingScene(i).caption());
+        }
+        int[] empty = tok.encode("");
+        try (CLIPTextModel text = new CLIPTextModel(backend, CLIPTextConfig.from(config(textCfg, "text_encoder")));
+             UNet2DConditionModel unet = new UNet2DConditionModel(backend,
+                     UNet2DConditionConfig.from(config(ToyModelConfigs.unet(), "unet")))) {
+            text.initialize(s.seed() + 1);
+            unet.initialize(s.seed() + 2);
+            text.requiresGrad(true);
+            unet.requiresGrad(true);
+            List<Parameter> params = new ArrayList<>(unet.parameters());
+            params.addAll(text.parameters());
+            AdamW opt = new AdamW(List.of(new AdamW.ParamGroup("denoiser", s.unetLr(), params)), s.weightDecay());
+            ExponentialMovingAverage ema = new ExponentialMovingAverage(params, s.emaDecay());
+            DDPMScheduler ddpm = new DDPMScheduler(SchedulerConfig.fromMap(ToyModelConfigs.scheduler()));
+            int numTrain = ddpm.noiseSchedule().numTrainTimesteps();
+            SplittableRandom rnd = new SplittableRandom(s.seed() ^ 0xD1FF);
+            int b = s.unetBatch();
+            int plane = 4 * 8 * 8;
+            long start = System.nanoTime();
+            for (int step = 0; step < s.unetSteps(); step++) {
+                float[] z0 = new float[b * plane];
+                long[] tok77 = new long[b * ctx];
+                int[] ts = new int[b];
+                long[] tl = new long[b];
+                for (int i = 0; i < b; i++) {
+                    int k = rnd.nextInt(n);
+                    System.arraycopy(latents, k * plane, z0, i * plane, plane);
+                    int[] p = rnd.nextDouble() < s.captionDropout() ? empty : ids[k];
+                    for (int j = 0; j < ctx; j++) {
+                        tok77[i * ctx + j] = p[j];
+                    }
+                    ts[i] = rnd.nextInt(numTrain);
+                    tl[i] = ts[i];
+                }
+                float[] noise = HostRandom.normal(rnd.nextLong(), b * plane);
+                opt.setLearningRateScale(schedule(step, s.unetSteps(), s.warmupSteps()));
+                double loss;
+                try (TensorScope scope = TensorScope.open()) {
+                    Shape ls = Shape.of(b, 4, 8, 8);
+                    Tensor x0 = backend.fromArray(z0, ls);                                  // [B, 4, 8, 8]
+                    Tensor eps = backend.fromArray(noise, ls);                              // [B, 4, 8, 8]
+                    Tensor zt = ddpm.addNoise(x0, eps, ts);                                 // [B, 4, 8, 8]
+                    Tensor target = ddpm.trainingTarget(x0, eps, ts);                       // [B, 4, 8, 8]
+                    Tensor idT = backend.fromArray(tok77, Shape.of(b, ctx));                // [B, 77]
+                    Tensor e = text.forward(idT).lastHiddenState();                         // [B, 77, 64]
+                    Tensor tT = backend.fromArray(tl, Shape.of(b));                         // [B]
+                    Tensor pred = unet.forward(zt, tT, e);                                  // [B, 4, 8, 8]
+                    Tensor l = Ops.mseLoss(pred, target);                                   // []
+                    loss = l.toFloatArray()[0];
+                    checkFinite("denoiser", step, loss);
+                    Autograd.backward(l);
+                }
+                opt.step();
+                opt.zeroGrad();
+                ema.update();
+                listener.onStep("denoiser", step + 1, s.unetSteps(), loss,
+                        (System.nanoTime() - start) / 1e9 / (step + 1));
+            }
+            ema.copyInto();
+            text.requiresGrad(false);
+            unet.requiresGrad(false);
+            saveModule(text, dir.resolve("text_encoder"), "model.safetensors", textCfg);
+            saveModule(unet, dir.resolve("unet"), "diffusion_pytorch_model.safetensors", ToyModelConfigs.unet());
+        }
+    }
+
+    /** Linear warm-up over {@code warmup} steps, then cosine decay to 10 % of the base rate. */
+    static double schedule(int step, int steps, int warmup) {
+        if (step < warmup) {
+            return (step + 1.0) / warmup;
+        }
+        double progress = (step - warmup) / (double) Math.max(1, steps - warmup);
+        return 0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress));
+    }
+
+    private static void checkFinite(String stage, int step, double loss) {
+        if (!Double.isFinite(loss)) {
+            throw new IllegalStateException("toy " + stage + " training diverged: loss " + loss + " at step " + (step + 1)
+                    + " (lower the learning rate)");
+        }
+    }
+
+    private static DiffusersConfig config(Map<String, Object> m, String what) {
+        return DiffusersConfig.parse(JsonWriter.write(m), "toy " + what + " config");
+    }
+
+    /** Writes {@code config.json} and the module's weights (float32) into {@code dir}. */
+    static void saveModule(Module m, Path dir, String weightsFile, Map<String, Object> config) throws IOException {
+        Files.createDirectories(dir);
+        writeJson(dir.resolve("config.json"), config);
+        SafeTensors.write(dir.resolve(weightsFile), m.stateDict(), Map.of("format", "pt"));
+    }
+
+    static void writeJson(Path file, Map<String, Object> value) throws IOException {
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, JsonWriter.write(value) + "\n", StandardCharsets.UTF_8);
+    }
+
+    private static void copyFolder(Path from, Path to) throws IOException {
+        if (!Files.isRegularFile(from.resolve("config.json"))) {
+            throw new IllegalArgumentException("--vae folder " + from + " has no config.json");
+        }
+        Files.createDirectories(to);
+        try (Stream<Path> files = Files.list(from)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String name = f.getFileName().toString();
+                if (Files.isRegularFile(f) && (name.equals("config.json") || name.endsWith(".safetensors"))) {
+                    Files.copy(f, to.resolve(name));
+                }
+            }
+        }
+    }
+
+    private static void deleteFolder(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException ignored) {
+            // best effort: the partial folder carries ".partial-" in its name
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package dev.perfusion.toy;
+
+/**
+ * Settings of {@link ToyBaseTrainer}. {@link #defaults()} are the settings the shipped model was trained with.
+ *
+ * @param vaeSteps       VAE optimizer steps
+ * @param vaeBatch       scenes per VAE step
+ * @param vaeLr          VAE AdamW learning rate
+ * @param klWeight       λ_KL, weight of the mean KL term against the mean squared reconstruction error
+ * @param unetSteps      denoiser optimizer steps
+ * @param unetBatch      latents per denoiser step
+ * @param unetLr         denoiser AdamW learning rate (UNet and text encoder)
+ * @param weightDecay    denoiser AdamW decoupled weight decay
+ * @param warmupSteps    linear warm-up steps of both stages
+ * @param latentScenes   training scenes encoded once for the denoiser (seeds 0 .. n−1)
+ * @param captionDropout probability of training on the empty prompt (for classifier-free guidance)
+ * @param emaDecay       decay of the weights' moving average saved as the model
+ * @param seed           seed of initialisation, noise and sampling order
+ */
+public record ToyTrainSettings(int vaeSteps, int vaeBatch, double vaeLr, double klWeight, int unetSteps, int unetBatch,
+                               double unetLr, double weightDecay, int warmupSteps, int latentScenes,
+                               double captionDropout, double emaDecay, long seed) {
+    public ToyTrainSettings {
+        positive("vaeSteps", vaeSteps);
+        positive("vaeBatch", vaeBatch);
+        positive("unetSteps", unetSteps);
+        positive("unetBatch", unetBatch);
+        positive("latentScenes", latentScenes);
+        if (warmupSteps < 0) {
+            throw new IllegalArgumentException("warmupSteps must be >= 0, got " + warmupSteps);
+        }
+        if (!(vaeLr > 0) || !(unetLr > 0) || !(klWeight >= 0) || !(weightDecay >= 0)) {
+            throw new IllegalArgumentException("learning rates must be > 0 and klWeight, weightDecay >= 0");
+        }
+        if (!(captionDropout >= 0 && captionDropout < 1) || !(emaDecay >= 0 && emaDecay < 1)) {
+            throw new IllegalArgumentException("captionDropout and emaDecay must be in [0, 1)");
+        }
+    }
+
+    /** The shipped model's settings. */
+    public static ToyTrainSettings defaults() {
+        return new ToyTrainSettings(600, 16, 1e-3, 1e-5, 1200, 32, 1e-3, 0.01, 50, 12_800, 0.1, 0.995, 7);
+    }
+
+    /** These settings with other step counts (quick runs and tests). */
+    public ToyTrainSettings withSteps(int vae, int unet) {
+        return new ToyTrainSettings(vae, vaeBatch, vaeLr, klWeight, unet, unetBatch, unetLr, weightDecay,
+                Math.min(warmupSteps, Math.max(vae, unet)), latentScenes, captionDropout, emaDecay, seed);
+    }
+
+    /** These settings with another number of encoded scenes. */
+    public ToyTrainSettings withLatentScenes(int n) {
+        return new ToyTrainSettings(vaeSteps, vaeBatch, vaeLr, klWeight, unetSteps, unetBatch, unetLr, weightDecay,
+                warmupSteps, n, captionDropout, emaDecay, seed);
+    }
+
+    private static void positive(String what, int v) {
+        if (v <= 0) {
+            throw new IllegalArgumentException(what + " must be > 0, got " + v);
+        }
+    }
+}

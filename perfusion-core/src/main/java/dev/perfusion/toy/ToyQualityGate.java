@@ -28,7 +28,7 @@ public final class ToyQualityGate {
      * @param steps    DDIM steps
      * @param guidance classifier-free guidance scale
      * @param batch    prompts per pipeline call
-     * @param seed     first sampling seed (batch k uses seed + k)
+     * @param seed     first sampling seed (a batch uses seed + the index of its first image)
      */
     public record Settings(int scenes, int steps, float guidance, int batch, long seed) {
         public Settings {

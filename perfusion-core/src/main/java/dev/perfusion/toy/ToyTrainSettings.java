@@ -39,7 +39,7 @@ public record ToyTrainSettings(int vaeSteps, int vaeBatch, double vaeLr, double 
 
     /** The shipped model's settings. */
     public static ToyTrainSettings defaults() {
-        return new ToyTrainSettings(600, 16, 1e-3, 1e-5, 1200, 32, 1e-3, 0.01, 50, 12_800, 0.1, 0.995, 7);
+        return new ToyTrainSettings(600, 16, 1e-3, 1e-5, 700, 16, 1e-3, 0.01, 50, 12_800, 0.1, 0.995, 7);
     }
 
     /** These settings with other step counts (quick runs and tests). */

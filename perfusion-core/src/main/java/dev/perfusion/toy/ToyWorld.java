@@ -171,7 +171,7 @@ public final class ToyWorld {
     public enum Pattern {
         /** Colour A everywhere. */
         PLAIN,
-        /** Diagonal stripes about 1.25 px wide: A where ⌊(u + v) / 2.5⌋ is even. */
+        /** Diagonal stripes, 2.5 px along an axis (about 1.8 px across): A where ⌊(u + v) / 2.5⌋ is even. */
         STRIPED,
         /** A 4 × 4 checkerboard over the bounding box [−r, r]². */
         CHECKERED,

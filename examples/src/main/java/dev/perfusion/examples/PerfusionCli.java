@@ -1,6 +1,5 @@
 package dev.perfusion.examples;
 
-import dev.perfusion.examples.demo.DemoCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -9,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "Perfusion (key-locked rank-one editing) for Stable Diffusion v1.x on the JVM.",
         subcommands = {DemoCommand.class, GenerateCommand.class, ComponentsCommand.class, CovarianceCommand.class,
             TrainCommand.class, SampleCommand.class, SweepCommand.class, InspectCommand.class, ToyBaseCommand.class,
-            ToyGateCommand.class,
+            ToyGateCommand.class, EvalCommand.class,
             CommandLine.HelpCommand.class})
 public final class PerfusionCli {
     public static void main(String[] args) {

@@ -11,6 +11,21 @@ final class ToyModels {
     private ToyModels() {
     }
 
+    /** A toy-world listener drawing its tasks on a progress bar and printing its messages. */
+    static dev.perfusion.toy.ToyProgressListener progress(StageProgress bar) {
+        return new dev.perfusion.toy.ToyProgressListener() {
+            @Override
+            public void onProgress(String task, int done, int total, String detail) {
+                bar.update(task, done, total, detail);
+            }
+
+            @Override
+            public void onMessage(String message) {
+                System.err.println(message);
+            }
+        };
+    }
+
     /** {@code model} if given, else the shipped toy model; a clear error if it is not a folder. */
     static Path resolve(Path model) {
         Path dir = model != null ? model

@@ -64,6 +64,34 @@ public final class CLIPTokenizer {
     public static final String BOS_TOKEN = BpeVocabulary.BOS_TOKEN;
     public static final String EOS_TOKEN = BpeVocabulary.EOS_TOKEN;
 
+    /** transformers' {@code special_tokens_map.json} of SD v1.x, for tools that write tokenizer folders. */
+    public static final String SPECIAL_TOKENS_MAP_JSON = """
+            {
+              "bos_token": {
+                "content": "<|startoftext|>",
+                "lstrip": false,
+                "normalized": true,
+                "rstrip": false,
+                "single_word": false
+              },
+              "eos_token": {
+                "content": "<|endoftext|>",
+                "lstrip": false,
+                "normalized": true,
+                "rstrip": false,
+                "single_word": false
+              },
+              "pad_token": "<|endoftext|>",
+              "unk_token": {
+                "content": "<|endoftext|>",
+                "lstrip": false,
+                "normalized": true,
+                "rstrip": false,
+                "single_word": false
+              }
+            }
+            """;
+
     /**
      * CLIP's pre-tokenizer regex (simple_tokenizer.py, {@code regex} module, {@code re.IGNORECASE}). One quirk
      * is reproduced: under IGNORECASE the {@code regex} module matches U+0345 (combining ypogegrammeni, whose

@@ -113,7 +113,8 @@ public final class ToyVocabulary {
                 Files.writeString(temp.resolve("vocab.json"), vocabJson(vocab), StandardCharsets.UTF_8);
                 Files.writeString(temp.resolve("merges.txt"), mergesTxt(merges), StandardCharsets.UTF_8);
                 Files.writeString(temp.resolve("tokenizer_config.json"), TOKENIZER_CONFIG, StandardCharsets.UTF_8);
-                Files.writeString(temp.resolve("special_tokens_map.json"), SPECIAL_TOKENS_MAP, StandardCharsets.UTF_8);
+                Files.writeString(temp.resolve("special_tokens_map.json"), CLIPTokenizer.SPECIAL_TOKENS_MAP_JSON,
+                        StandardCharsets.UTF_8);
                 if (Files.exists(target)) {
                     // rename the old folder aside, the new one in, then delete the old one's files
                     Path old = createSibling(target, "old");
@@ -324,33 +325,6 @@ public final class ToyVocabulary {
             }
             """.formatted(MODEL_MAX_LENGTH);
 
-    /** transformers' {@code special_tokens_map.json} of SD v1.x. */
-    private static final String SPECIAL_TOKENS_MAP = """
-            {
-              "bos_token": {
-                "content": "<|startoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              },
-              "eos_token": {
-                "content": "<|endoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              },
-              "pad_token": "<|endoftext|>",
-              "unk_token": {
-                "content": "<|endoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              }
-            }
-            """;
 
     private static void checkReplaceable(Path target) throws IOException {
         if (!Files.exists(target)) {

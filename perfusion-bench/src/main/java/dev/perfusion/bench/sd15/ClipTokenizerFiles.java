@@ -39,7 +39,7 @@ final class ClipTokenizerFiles {
         Files.writeString(dir.resolve("merges.txt"), mergesTxt(), StandardCharsets.UTF_8);
         Files.writeString(dir.resolve("vocab.json"), vocabJson(CLIPTokenizer.bundled()), StandardCharsets.UTF_8);
         Files.writeString(dir.resolve("tokenizer_config.json"), TOKENIZER_CONFIG, StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("special_tokens_map.json"), SPECIAL_TOKENS_MAP, StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("special_tokens_map.json"), CLIPTokenizer.SPECIAL_TOKENS_MAP_JSON, StandardCharsets.UTF_8);
         Files.writeString(dir.resolve("LICENSE-openai-CLIP.txt"), licence(), StandardCharsets.UTF_8);
     }
 
@@ -128,31 +128,4 @@ final class ClipTokenizerFiles {
             }
             """;
 
-    /** transformers' {@code special_tokens_map.json} of SD v1.x. */
-    static final String SPECIAL_TOKENS_MAP = """
-            {
-              "bos_token": {
-                "content": "<|startoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              },
-              "eos_token": {
-                "content": "<|endoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              },
-              "pad_token": "<|endoftext|>",
-              "unk_token": {
-                "content": "<|endoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              }
-            }
-            """;
 }

@@ -25,6 +25,9 @@ public final class ToyBaseCommand implements Callable<Integer> {
     @Option(names = "--vae", description = "reuse this trained vae/ folder and skip the VAE stage")
     Path vae;
 
+    @Option(names = "--init", description = "continue: start the UNet and text encoder from this toy model folder")
+    Path init;
+
     @Option(names = "--vae-steps", description = "VAE steps (default: the shipped model's)")
     Integer vaeSteps;
 
@@ -57,7 +60,7 @@ public final class ToyBaseCommand implements Callable<Integer> {
                 public void onMessage(String message) {
                     System.err.println(message);
                 }
-            }).train(out, vae);
+            }).train(out, vae, init);
             System.out.printf(Locale.ROOT, "wrote %s in %.1f min (%s)%n", out, (System.nanoTime() - start) / 6e10, s);
         }
         return 0;

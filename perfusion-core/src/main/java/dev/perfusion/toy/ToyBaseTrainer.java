@@ -70,6 +70,15 @@ public final class ToyBaseTrainer {
      * {@code vae/} folder is used.
      */
     public void train(Path output, Path existingVae) throws IOException {
+        train(output, existingVae, null);
+    }
+
+    /**
+     * As {@link #train(Path, Path)}, with the denoiser starting from the UNet and text encoder of the model folder
+     * {@code initFrom} instead of a random initialisation (to continue a run with more steps); null for a fresh start.
+     * Its weights must match the toy configuration (strict loading).
+     */
+    public void train(Path output, Path existingVae, Path initFrom) throws IOException {
         if (Files.exists(output)) {
             throw new IllegalArgumentException("output folder " + output + " already exists; choose a new one");
         }
@@ -90,7 +99,7 @@ public final class ToyBaseTrainer {
             ToyVocabulary.write(tmp.resolve("tokenizer"));
             writeJson(tmp.resolve("scheduler").resolve("scheduler_config.json"), ToyModelConfigs.scheduler());
             writeJson(tmp.resolve("model_index.json"), ToyModelConfigs.modelIndex());
-            trainDenoiser(tmp);
+            trainDenoiser(tmp, initFrom);
             Files.move(tmp, output, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             deleteFolder(tmp);
@@ -181,7 +190,7 @@ public final class ToyBaseTrainer {
     }
 
     /** Stage 2: UNet and text encoder on the latents of {@code latentScenes} scenes; writes both into {@code dir}. */
-    private void trainDenoiser(Path dir) throws IOException {
+    private void trainDenoiser(Path dir, Path initFrom) throws IOException {
         ToyTrainSettings s = settings;
         CLIPTokenizer tok = CLIPTokenizer.fromFolder(dir.resolve("tokenizer"));
         int vocab = tok.vocabSize();
@@ -213,6 +222,11 @@ public final class ToyBaseTrainer {
                      UNet2DConditionConfig.from(config(ToyModelConfigs.unet(), "unet")))) {
             text.initialize(s.seed() + 1);
             unet.initialize(s.seed() + 2);
+            if (initFrom != null) {
+                loadWeights(text, initFrom.resolve("text_encoder").resolve("model.safetensors"));
+                loadWeights(unet, initFrom.resolve("unet").resolve("diffusion_pytorch_model.safetensors"));
+                listener.onMessage("denoiser starts from " + initFrom);
+            }
             text.requiresGrad(true);
             unet.requiresGrad(true);
             List<Parameter> params = new ArrayList<>(unet.parameters());
@@ -269,6 +283,20 @@ public final class ToyBaseTrainer {
             unet.requiresGrad(false);
             saveModule(text, dir.resolve("text_encoder"), "model.safetensors", textCfg);
             saveModule(unet, dir.resolve("unet"), "diffusion_pytorch_model.safetensors", ToyModelConfigs.unet());
+        }
+    }
+
+    /** Strictly loads a module's weights from a safetensors file. */
+    private void loadWeights(Module m, Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("cannot continue from " + file + ": no such file");
+        }
+        try (SafeTensors st = SafeTensors.open(file)) {
+            Map<String, Tensor> state = new java.util.LinkedHashMap<>();
+            for (String name : st.names()) {
+                state.put(name, st.tensor(name, backend));
+            }
+            m.loadStateDict(state, true);
         }
     }
 

@@ -144,6 +144,26 @@ class ToyBaseTrainerTest {
     }
 
     @Test
+    void continuingFromAModelStartsFromItsWeightsAndAMissingFileIsAClearError(@TempDir Path dir) throws IOException {
+        Path base = tinyModel();
+        Path vae = base.resolve("vae");
+        Path cont = dir.resolve("continued");
+        new ToyBaseTrainer(backend, CHEAP, null).train(cont, vae, base);
+        try (StableDiffusionPipeline p = StableDiffusionPipeline.load(cont, backend)) {
+            assertEquals(32, p.generate(GenerationRequest.builder("a small red circle on the left, on a white background")
+                    .steps(1).size(32, 32).build()).images().get(0).getWidth());
+        }
+        Path empty = dir.resolve("empty-model");
+        Files.createDirectories(empty);
+        Path out = dir.resolve("model");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ToyBaseTrainer(backend, CHEAP, null).train(out, vae, empty));
+        assertTrue(e.getMessage().contains("empty-model"), e.getMessage());
+        assertFalse(Files.exists(out));
+        assertEquals(List.of(cont, empty), listing(dir).stream().sorted().toList(), "no partial folder");
+    }
+
+    @Test
     void aFailureLaterInTheRunAlsoLeavesNoPartialFolder(@TempDir Path dir) throws IOException {
         // config.json present, weights unreadable: copied fine, then loading the VAE for the denoiser stage fails
         // after tokenizer/, scheduler/ and model_index.json were written into the partial folder

@@ -64,6 +64,42 @@ public final class CLIPTokenizer {
     public static final String BOS_TOKEN = BpeVocabulary.BOS_TOKEN;
     public static final String EOS_TOKEN = BpeVocabulary.EOS_TOKEN;
 
+    /** transformers' {@code tokenizer_config.json} of SD v1.x: pad = eos = unk = {@code <|endoftext|>}, 77 tokens. */
+    public static final String TOKENIZER_CONFIG_JSON = """
+            {
+              "add_prefix_space": false,
+              "bos_token": {
+                "__type": "AddedToken",
+                "content": "<|startoftext|>",
+                "lstrip": false,
+                "normalized": true,
+                "rstrip": false,
+                "single_word": false
+              },
+              "do_lower_case": true,
+              "eos_token": {
+                "__type": "AddedToken",
+                "content": "<|endoftext|>",
+                "lstrip": false,
+                "normalized": true,
+                "rstrip": false,
+                "single_word": false
+              },
+              "errors": "replace",
+              "model_max_length": %d,
+              "pad_token": "<|endoftext|>",
+              "tokenizer_class": "CLIPTokenizer",
+              "unk_token": {
+                "__type": "AddedToken",
+                "content": "<|endoftext|>",
+                "lstrip": false,
+                "normalized": true,
+                "rstrip": false,
+                "single_word": false
+              }
+            }
+            """.formatted(CONTEXT_LENGTH);
+
     /** transformers' {@code special_tokens_map.json} of SD v1.x, for tools that write tokenizer folders. */
     public static final String SPECIAL_TOKENS_MAP_JSON = """
             {

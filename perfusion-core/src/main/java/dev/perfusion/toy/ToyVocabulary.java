@@ -112,7 +112,8 @@ public final class ToyVocabulary {
             try {
                 Files.writeString(temp.resolve("vocab.json"), vocabJson(vocab), StandardCharsets.UTF_8);
                 Files.writeString(temp.resolve("merges.txt"), mergesTxt(merges), StandardCharsets.UTF_8);
-                Files.writeString(temp.resolve("tokenizer_config.json"), TOKENIZER_CONFIG, StandardCharsets.UTF_8);
+                Files.writeString(temp.resolve("tokenizer_config.json"), CLIPTokenizer.TOKENIZER_CONFIG_JSON,
+                        StandardCharsets.UTF_8);
                 Files.writeString(temp.resolve("special_tokens_map.json"), CLIPTokenizer.SPECIAL_TOKENS_MAP_JSON,
                         StandardCharsets.UTF_8);
                 if (Files.exists(target)) {
@@ -289,41 +290,6 @@ public final class ToyVocabulary {
         return sb.toString();
     }
 
-    /** transformers' {@code tokenizer_config.json} of SD v1.x: pad = eos = unk = {@code <|endoftext|>}, 77 tokens. */
-    private static final String TOKENIZER_CONFIG = """
-            {
-              "add_prefix_space": false,
-              "bos_token": {
-                "__type": "AddedToken",
-                "content": "<|startoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              },
-              "do_lower_case": true,
-              "eos_token": {
-                "__type": "AddedToken",
-                "content": "<|endoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              },
-              "errors": "replace",
-              "model_max_length": %d,
-              "pad_token": "<|endoftext|>",
-              "tokenizer_class": "CLIPTokenizer",
-              "unk_token": {
-                "__type": "AddedToken",
-                "content": "<|endoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              }
-            }
-            """.formatted(MODEL_MAX_LENGTH);
 
 
     private static void checkReplaceable(Path target) throws IOException {

@@ -38,7 +38,7 @@ final class ClipTokenizerFiles {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("merges.txt"), mergesTxt(), StandardCharsets.UTF_8);
         Files.writeString(dir.resolve("vocab.json"), vocabJson(CLIPTokenizer.bundled()), StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("tokenizer_config.json"), TOKENIZER_CONFIG, StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("tokenizer_config.json"), CLIPTokenizer.TOKENIZER_CONFIG_JSON, StandardCharsets.UTF_8);
         Files.writeString(dir.resolve("special_tokens_map.json"), CLIPTokenizer.SPECIAL_TOKENS_MAP_JSON, StandardCharsets.UTF_8);
         Files.writeString(dir.resolve("LICENSE-openai-CLIP.txt"), licence(), StandardCharsets.UTF_8);
     }
@@ -92,40 +92,5 @@ final class ClipTokenizerFiles {
         return in;
     }
 
-    /** transformers' {@code tokenizer_config.json} of SD v1.x: pad = eos = unk = {@code <|endoftext|>}, 77 tokens. */
-    static final String TOKENIZER_CONFIG = """
-            {
-              "add_prefix_space": false,
-              "bos_token": {
-                "__type": "AddedToken",
-                "content": "<|startoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              },
-              "do_lower_case": true,
-              "eos_token": {
-                "__type": "AddedToken",
-                "content": "<|endoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              },
-              "errors": "replace",
-              "model_max_length": 77,
-              "pad_token": "<|endoftext|>",
-              "tokenizer_class": "CLIPTokenizer",
-              "unk_token": {
-                "__type": "AddedToken",
-                "content": "<|endoftext|>",
-                "lstrip": false,
-                "normalized": true,
-                "rstrip": false,
-                "single_word": false
-              }
-            }
-            """;
 
 }

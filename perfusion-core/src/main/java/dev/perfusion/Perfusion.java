@@ -268,15 +268,33 @@ public final class Perfusion {
 
     /**
      * Estimates the text-encoding covariance C over {@code captions} (method §1.3) and writes C⁻¹ to
-     * {@code outPath} atomically, stamped with the model's base fingerprint.
+     * {@code outPath} atomically, stamped with the model's base fingerprint. The plain inverse (no ridge).
      *
      * @param listener progress, or null
      */
     public static Covariance estimateCovariance(StableDiffusionPipeline model, Iterable<String> captions,
                                                 Covariance.Listener listener, Path outPath) throws IOException {
+        return estimateCovariance(model, captions, 0, listener, outPath);
+    }
+
+    /**
+     * As {@link #estimateCovariance(StableDiffusionPipeline, Iterable, Covariance.Listener, Path)}, but the file
+     * holds (C + ridge·mean(diag C)·I)⁻¹: a small corpus, or one with few distinct words, gives a nearly singular
+     * C whose plain inverse {@link Covariance#inverse(double)} rejects (κ₁ above {@link Covariance#MAX_CONDITION}).
+     *
+     * @param ridge    λ ≥ 0, recorded in the file
+     * @param listener progress, or null
+     * @throws IllegalArgumentException when λ is negative or not finite, or C + λ·mean(diag C)·I is still
+     *                                  ill-conditioned (nothing is written then)
+     */
+    public static Covariance estimateCovariance(StableDiffusionPipeline model, Iterable<String> captions, double ridge,
+                                                Covariance.Listener listener, Path outPath) throws IOException {
+        if (!(ridge >= 0) || Double.isInfinite(ridge)) {
+            throw new IllegalArgumentException("covariance ridge must be a finite number >= 0, got " + ridge);
+        }
         CLIPTextModel te = model.textEncoder();
         Covariance cov = Covariance.estimate(te, model.tokenizer(), captions, 16, listener);
-        cov.write(outPath, Fingerprints.baseModel(te, model.unet()), "", 0);
+        cov.write(outPath, Fingerprints.baseModel(te, model.unet()), "", ridge);
         return cov;
     }
 }

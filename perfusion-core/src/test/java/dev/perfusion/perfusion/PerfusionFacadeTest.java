@@ -45,6 +45,23 @@ class PerfusionFacadeTest {
     }
 
     @Test
+    void covarianceWithARidgeStoresTheRidgedInverse() throws Exception {
+        List<String> captions = java.nio.file.Files.readAllLines(SampleFixture.CAPTIONS).subList(0, 40);
+        Path file = dir.resolve("ridged.safetensors");
+        Covariance cov = Perfusion.estimateCovariance(fx.pipeline, captions, 0.05, null, file);
+        Covariance.InverseFile read = Covariance.read(file);
+        assertEquals("0.05", read.metadata().get("ridge"));
+        double[] expected = cov.inverse(0.05);
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], read.cInv()[i], 1e-6 * Math.abs(expected[i]) + 1e-9, "c_inv[" + i + "]");
+        }
+        Path bad = dir.resolve("bad.safetensors");
+        assertMessage("ridge", () -> Perfusion.estimateCovariance(fx.pipeline, captions, -1, null, bad));
+        assertMessage("ridge", () -> Perfusion.estimateCovariance(fx.pipeline, captions, Double.NaN, null, bad));
+        assertFalse(java.nio.file.Files.exists(bad), "nothing written for a bad ridge");
+    }
+
+    @Test
     void errorsNameTheProblem() throws Exception {
         Concept teddy = fx.concept("<teddy>", "teddy", 11, 0.5f);
         GenerationRequest.Builder gen = SampleFixture.request("a photo of a <teddy> and a <dog2>").steps(1);

@@ -4,7 +4,9 @@ import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The toy world's analytic "CLIP score" (issue 7): reads a 32 × 32 image back into objects and compares them with
@@ -20,7 +22,8 @@ import java.util.List;
  *       pixel {@code p} is explained, for every colour class, as {@code p ≈ bg + Σ αᵢ (cᵢ − bg)} with
  *       {@code αᵢ ≥ 0}, {@code Σ αᵢ ≤ 1} (least squares in RGB over that simplex); {@code Σ αᵢ} is the class's
  *       <i>coverage</i> of the pixel. The classes are the four grammar colours (one {@code cᵢ} each) and each
- *       {@link NovelConcept} (its two colours together, so that its pattern and the blends inside it are one class).
+ *       {@link NovelConcept} (its two colours together, so that its pattern and the blends inside it are one class;
+ *       {@link #check} uses only the concepts its scene names, see {@link #read(int[], Set)}).
  *       The pixel takes the class of least squared residual (a two-colour class is charged
  *       {@value #TWO_COLOR_PENALTY} extra, as its second colour also fits noise), and is an object pixel when that
  *       coverage is at least {@value #COVERAGE_THRESHOLD}; otherwise background. Backgrounds are achromatic and
@@ -85,11 +88,23 @@ public final class ToyChecker {
 
     // ---- reading -----------------------------------------------------------------------------------------------
 
-    /** Reads an image: background and objects (see the class comment). */
+    /** Reads an image: background and objects (see the class comment), with every concept's class. */
     public static ImageReading read(int[] image) {
+        return read(image, EnumSet.allOf(NovelConcept.class));
+    }
+
+    /**
+     * Reads an image with the four grammar colours and only the given concepts as pixel classes. {@link #check}
+     * uses the concepts its scene names: a generated object's shading can drift toward a concept colour (a red
+     * object's orange rim is nearer {@code <checker>}'s orange than red), and a concept that is not asked for
+     * would cut such an object into pieces; an unasked concept that does appear reads as grammar colours and
+     * still counts against the image.
+     */
+    public static ImageReading read(int[] image, Set<NovelConcept> concepts) {
+        java.util.Objects.requireNonNull(concepts, "concepts");
         checkImage(image);
         int bg = borderMedian(image);
-        double[][] vec = classVectors(bg);
+        double[][] vec = classVectors(bg, concepts);
         int[] labels = classify(image, bg, vec);
         List<int[]> regions = regions(labels, false);
         int[] owner = new int[image.length]; // 1 + index of the region a pixel belongs to, 0 for none
@@ -116,7 +131,13 @@ public final class ToyChecker {
 
     /** Compares an image with the scene it should show (see {@link ObjectCheck} for what is judged per kind). */
     public static CheckResult check(Scene expected, int[] image) {
-        ImageReading reading = read(image);
+        Set<NovelConcept> asked = EnumSet.noneOf(NovelConcept.class);
+        for (SceneObject o : expected.objects()) {
+            if (o.concept() != null) {
+                asked.add(o.concept());
+            }
+        }
+        ImageReading reading = read(image, asked);
         List<Detection> left = new ArrayList<>(reading.detections());
         List<SceneObject> objects = expected.objects();
         Detection[] found = new Detection[objects.size()];
@@ -222,7 +243,7 @@ public final class ToyChecker {
      * concept {@code i}. Package-private for tests.
      */
     static int[] classify(int[] image, int bgRgb) {
-        return classify(image, bgRgb, classVectors(bgRgb));
+        return classify(image, bgRgb, classVectors(bgRgb, EnumSet.allOf(NovelConcept.class)));
     }
 
     private static int[] classify(int[] image, int bgRgb, double[][] vec) {
@@ -231,6 +252,9 @@ public final class ToyChecker {
         // |d| < m_k / 2 for every class, no class reaches coverage 1/2: the pixel is background (most pixels are).
         double minReach = Double.POSITIVE_INFINITY;
         for (double[] v : vec) {
+            if (v == null) {
+                continue;
+            }
             minReach = Math.min(minReach, v.length == 3 ? Math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
                     : segmentDistance(v));
         }
@@ -254,6 +278,9 @@ public final class ToyChecker {
             double bestRes = Double.POSITIVE_INFINITY;
             double bestCov = 0;
             for (int k = 0; k < vec.length; k++) {
+                if (vec[k] == null) {
+                    continue;
+                }
                 fitClass(image[p], bgRgb, vec[k], fit);
                 // a two-colour class explains noise along one more direction: charge it for that
                 double res = vec[k].length == 3 ? fit[0] : fit[0] + TWO_COLOR_PENALTY;
@@ -277,10 +304,16 @@ public final class ToyChecker {
         return Math.sqrt(x * x + y * y + z * z);
     }
 
-    /** Per class, its colours minus the background: {r, g, b} or {r, g, b, r2, g2, b2}. */
-    private static double[][] classVectors(int bgRgb) {
+    /**
+     * Per class, its colours minus the background: {r, g, b} or {r, g, b, r2, g2, b2}; null for a concept not in
+     * {@code concepts} (not a class of this reading).
+     */
+    private static double[][] classVectors(int bgRgb, Set<NovelConcept> concepts) {
         double[][] vec = new double[CLASS_RGB.length][];
         for (int k = 0; k < vec.length; k++) {
+            if (k >= NAMED && !concepts.contains(NovelConcept.values()[k - NAMED])) {
+                continue;
+            }
             int[] cs = CLASS_RGB[k];
             vec[k] = new double[3 * cs.length];
             for (int i = 0; i < cs.length; i++) {

@@ -341,6 +341,28 @@ class ToyCheckerTest {
     }
 
     @Test
+    void onlyTheScenesConceptsArePixelClasses() {
+        Scene s = Scene.of(ToyWorld.Background.BLACK,
+                SceneObject.named(ToyWorld.Shape.SQUARE, ToyWorld.Color.RED, ToyWorld.Size.LARGE, C));
+        int[] img = ToyRenderer.render(s);
+        // shade the square's left half toward orange, as a generated red object's rim can be: 70 % of the way to
+        // <checker>'s orange 0xFA8C00, nearer that concept class than red
+        for (int y = 0; y < 32; y++) {
+            for (int x = 0; x < 16; x++) {
+                if (img[y * 32 + x] == ToyWorld.Color.RED.rgb()) {
+                    img[y * 32 + x] = 0xF16E0C;
+                }
+            }
+        }
+        ImageReading all = ToyChecker.read(img);
+        assertTrue(all.detections().stream().anyMatch(d -> d.concept() == NovelConcept.CHECKER), all.toString());
+        CheckResult c = ToyChecker.check(s, img);
+        assertTrue(c.allCorrect(), c.toString());
+        assertEquals(1, ToyChecker.read(img, EnumSet.noneOf(NovelConcept.class)).detections().size());
+        assertThrows(NullPointerException.class, () -> ToyChecker.read(img, null));
+    }
+
+    @Test
     void detectionKeepsItsPixels() {
         Scene s = Scene.of(ToyWorld.Background.WHITE,
                 SceneObject.named(ToyWorld.Shape.SQUARE, ToyWorld.Color.GREEN, ToyWorld.Size.LARGE, C));

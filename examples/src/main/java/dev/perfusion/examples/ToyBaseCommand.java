@@ -31,8 +31,13 @@ public final class ToyBaseCommand implements Callable<Integer> {
     @Option(names = "--vae-steps", description = "VAE steps (default: the shipped model's)")
     Integer vaeSteps;
 
-    @Option(names = "--unet-steps", description = "UNet + text encoder steps (default: the shipped model's)")
+    @Option(names = "--unet-steps", description = "UNet + text encoder steps (default: the shipped model's; 0 with --init:"
+            + " keep that model's)")
     Integer unetSteps;
+
+    @Option(names = "--decoder-steps", defaultValue = "0", description = "with --vae: train its decoder this many more"
+            + " steps, encoder frozen (default: ${DEFAULT-VALUE})")
+    int decoderSteps;
 
     @Option(names = "--scenes", description = "training scenes encoded for the denoiser (default: the shipped model's)")
     Integer scenes;
@@ -60,7 +65,7 @@ public final class ToyBaseCommand implements Callable<Integer> {
                 public void onMessage(String message) {
                     System.err.println(message);
                 }
-            }).train(out, vae, init);
+            }).train(out, vae, init, decoderSteps);
             System.out.printf(Locale.ROOT, "wrote %s in %.1f min (%s)%n", out, (System.nanoTime() - start) / 6e10, s);
         }
         return 0;

@@ -50,6 +50,11 @@ import java.util.stream.Stream;
  *       moving average of the weights (the EMA is what is saved).</li>
  * </ol>
  *
+ * <p>Continuing a run: {@code initFrom} starts the denoiser from another toy model's weights (with
+ * {@link ToyTrainSettings#unetSteps()} 0 they are copied unchanged), and {@code decoderSteps} continues only the VAE's
+ * decoder ({@link #fineTuneDecoder}): the encoder, and so the latent space the denoiser was trained in, stays as it
+ * is, which lets a sharper decoder replace the old one under an already trained denoiser.
+ *
  * <p>Everything is a function of {@link ToyTrainSettings#seed()}: scenes are drawn by seed from
  * {@link ToyDataset#trainingScene}, noise and timesteps from a seeded generator.
  */
@@ -79,6 +84,25 @@ public final class ToyBaseTrainer {
      * Its weights must match the toy configuration (strict loading).
      */
     public void train(Path output, Path existingVae, Path initFrom) throws IOException {
+        train(output, existingVae, initFrom, 0);
+    }
+
+    /**
+     * As {@link #train(Path, Path, Path)}, with the decoder of {@code existingVae} then trained {@code decoderSteps}
+     * more steps ({@link #fineTuneDecoder}) before it is written.
+     *
+     * @throws IllegalArgumentException when the output exists, {@code decoderSteps} is negative or positive without
+     *                                  an {@code existingVae}, or {@code unetSteps} is 0 without {@code initFrom}
+     */
+    public void train(Path output, Path existingVae, Path initFrom, int decoderSteps) throws IOException {
+        if (decoderSteps < 0 || (decoderSteps > 0 && existingVae == null)) {
+            throw new IllegalArgumentException("decoder steps continue a trained VAE: need an existing vae/ folder and"
+                    + " a count >= 0, got " + decoderSteps + (existingVae == null ? " without one" : ""));
+        }
+        if (settings.unetSteps() == 0 && initFrom == null) {
+            throw new IllegalArgumentException("0 denoiser steps keeps the UNet and text encoder of the model to"
+                    + " continue from: give one (--init)");
+        }
         if (Files.exists(output)) {
             throw new IllegalArgumentException("output folder " + output + " already exists; choose a new one");
         }
@@ -87,7 +111,13 @@ public final class ToyBaseTrainer {
         Path tmp = Files.createTempDirectory(parent, output.getFileName() + ".partial-");
         try {
             Path vaeDir = tmp.resolve("vae");
-            if (existingVae != null) {
+            if (existingVae != null && decoderSteps > 0) {
+                try (AutoencoderKL vae = AutoencoderKL.load(existingVae, backend)) {
+                    fineTuneDecoder(vae, decoderSteps);
+                    saveModule(vae, vaeDir, "diffusion_pytorch_model.safetensors",
+                            ToyModelConfigs.vae(vae.scalingFactor()));
+                }
+            } else if (existingVae != null) {
                 copyFolder(existingVae, vaeDir);
             } else {
                 try (AutoencoderKL vae = trainVae()) {
@@ -152,6 +182,84 @@ public final class ToyBaseTrainer {
         return vae;
     }
 
+    /**
+     * Trains only the decoder side ({@code decoder.*}, {@code post_quant_conv.*}) of a trained VAE for {@code steps}
+     * steps of {@code vaeBatch} fresh scenes (drawn after the first stage's), the encoder frozen. The loss is the
+     * squared error of D(z) with z = μ + σ·ε from the frozen encoder, each pixel weighted
+     * 1 + {@value #OBJECT_PIXEL_WEIGHT}·[the clean render shows an object there]: a small object covers 3 % of the
+     * image, so plain MSE lets the decoder blur its corners (a small square reads as a circle); the weight spends
+     * the decoder's capacity where the checker looks. Warm-up and cosine decay as in stage 1.
+     */
+    public void fineTuneDecoder(AutoencoderKL vae, int steps) {
+        ToyTrainSettings s = settings;
+        List<Parameter> params = new ArrayList<>();
+        vae.namedParameters().forEach((name, p) -> {
+            if (name.startsWith("decoder.") || name.startsWith("post_quant_conv.")) {
+                params.add(p);
+            }
+        });
+        vae.requiresGrad(false);
+        for (Parameter p : params) {
+            p.requiresGrad(true);
+        }
+        AdamW opt = new AdamW(List.of(new AdamW.ParamGroup("decoder", s.vaeLr(), params)), 0.0);
+        SplittableRandom rnd = new SplittableRandom(s.seed() ^ 0xDEC0DE);
+        int side = ToyWorld.SIZE;
+        int hw = side * side;
+        int b = s.vaeBatch();
+        long start = System.nanoTime();
+        // past stage 1's scenes (vaeSteps × vaeBatch of them), so the decoder sees new ones
+        long sceneSeed = (long) s.vaeSteps() * s.vaeBatch();
+        for (int step = 0; step < steps; step++) {
+            float[] x = new float[b * 3 * hw];
+            float[] w = new float[b * 3 * hw];
+            for (int i = 0; i < b; i++, sceneSeed++) {
+                Scene scene = ToyDataset.trainingScene(sceneSeed);
+                int[] rgb = ToyRenderer.render(scene);
+                float[] img = ToyRenderer.toCHW(rgb);
+                System.arraycopy(img, 0, x, i * img.length, img.length);
+                int bg = scene.background().rgb();
+                for (int p = 0; p < hw; p++) {
+                    float weight = rgb[p] == bg ? 1f : 1f + OBJECT_PIXEL_WEIGHT;
+                    for (int c = 0; c < 3; c++) {
+                        w[(i * 3 + c) * hw + p] = weight;
+                    }
+                }
+            }
+            opt.setLearningRateScale(schedule(step, steps, Math.min(s.warmupSteps(), steps)));
+            double loss;
+            try (TensorScope scope = TensorScope.open()) {
+                Shape xs = Shape.of(b, 3, side, side);
+                Tensor img = backend.fromArray(x, xs);                                   // [B, 3, 32, 32]
+                Tensor weights = backend.fromArray(w, xs);                               // [B, 3, 32, 32]
+                Tensor z;
+                try (AutoCloseable ng = Autograd.noGrad()) {
+                    LatentDistribution q = vae.encode(img);
+                    Shape zs = q.mean().shape();                                        // [B, 4, 8, 8]
+                    Tensor eps = backend.fromArray(HostRandom.normal(rnd.nextLong(), zs.numelInt()), zs);
+                    z = q.sample(eps);                                                  // [B, 4, 8, 8]
+                }
+                Tensor rec = vae.decode(z);                                             // [B, 3, 32, 32]
+                Tensor err = Ops.mul(Ops.square(Ops.sub(rec, img)), weights);            // [B, 3, 32, 32]
+                Tensor total = Ops.mean(err, new int[] {0, 1, 2, 3}, false);            // []
+                loss = total.toFloatArray()[0];
+                checkFinite("decoder", step, loss);
+                Autograd.backward(total);
+            } catch (RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+            opt.step();
+            opt.zeroGrad();
+            listener.onStep("decoder", step + 1, steps, loss, (System.nanoTime() - start) / 1e9 / (step + 1));
+        }
+        vae.requiresGrad(false);
+    }
+
+    /** Extra loss weight of object pixels in {@link #fineTuneDecoder}. */
+    public static final float OBJECT_PIXEL_WEIGHT = 4f;
+
     /** 1 / std of the VAE's latent means over 1,024 training scenes. */
     public double measureScalingFactor(AutoencoderKL vae) {
         int n = 1024;
@@ -192,6 +300,12 @@ public final class ToyBaseTrainer {
     /** Stage 2: UNet and text encoder on the latents of {@code latentScenes} scenes; writes both into {@code dir}. */
     private void trainDenoiser(Path dir, Path initFrom) throws IOException {
         ToyTrainSettings s = settings;
+        if (s.unetSteps() == 0) {
+            copyModule(initFrom.resolve("text_encoder"), dir.resolve("text_encoder"), "model.safetensors");
+            copyModule(initFrom.resolve("unet"), dir.resolve("unet"), "diffusion_pytorch_model.safetensors");
+            listener.onMessage("denoiser copied unchanged from " + initFrom);
+            return;
+        }
         CLIPTokenizer tok = CLIPTokenizer.fromFolder(dir.resolve("tokenizer"));
         int vocab = tok.vocabSize();
         Map<String, Object> textCfg = ToyModelConfigs.textEncoder(vocab);
@@ -330,6 +444,18 @@ public final class ToyBaseTrainer {
     static void writeJson(Path file, Map<String, Object> value) throws IOException {
         Files.createDirectories(file.getParent());
         Files.writeString(file, JsonWriter.write(value) + "\n", StandardCharsets.UTF_8);
+    }
+
+    /** Copies a module folder's config and weights, checking that both are there. */
+    private static void copyModule(Path from, Path to, String weightsFile) throws IOException {
+        for (String f : List.of("config.json", weightsFile)) {
+            if (!Files.isRegularFile(from.resolve(f))) {
+                throw new IllegalArgumentException("cannot continue from " + from + ": no " + f);
+            }
+        }
+        Files.createDirectories(to);
+        Files.copy(from.resolve("config.json"), to.resolve("config.json"));
+        Files.copy(from.resolve(weightsFile), to.resolve(weightsFile));
     }
 
     private static void copyFolder(Path from, Path to) throws IOException {

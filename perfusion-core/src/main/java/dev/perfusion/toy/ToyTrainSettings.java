@@ -7,7 +7,7 @@ package dev.perfusion.toy;
  * @param vaeBatch       scenes per VAE step
  * @param vaeLr          VAE AdamW learning rate
  * @param klWeight       λ_KL, weight of the mean KL term against the mean squared reconstruction error
- * @param unetSteps      denoiser optimizer steps
+ * @param unetSteps      denoiser optimizer steps (0: keep the denoiser of the model a run continues from)
  * @param unetBatch      latents per denoiser step
  * @param unetLr         denoiser AdamW learning rate (UNet and text encoder)
  * @param weightDecay    denoiser AdamW decoupled weight decay
@@ -23,7 +23,9 @@ public record ToyTrainSettings(int vaeSteps, int vaeBatch, double vaeLr, double 
     public ToyTrainSettings {
         positive("vaeSteps", vaeSteps);
         positive("vaeBatch", vaeBatch);
-        positive("unetSteps", unetSteps);
+        if (unetSteps < 0) {
+            throw new IllegalArgumentException("unetSteps must be >= 0, got " + unetSteps);
+        }
         positive("unetBatch", unetBatch);
         positive("latentScenes", latentScenes);
         if (warmupSteps < 0) {

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.perfusion.autograd.Autograd;
 import dev.perfusion.io.DiffusersConfig;
 import dev.perfusion.io.JsonWriter;
+import dev.perfusion.io.SafeTensors;
 import dev.perfusion.pipeline.GenerationRequest;
 import dev.perfusion.pipeline.GenerationResult;
 import dev.perfusion.pipeline.StableDiffusionPipeline;
@@ -141,6 +142,58 @@ class ToyBaseTrainerTest {
         assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains("not-a-vae"), e.getMessage());
         assertFalse(Files.exists(out));
         assertEquals(List.of(badVae), listing(dir), "no partial folder");
+    }
+
+    @Test
+    void decoderFineTuneKeepsTheEncoderAndZeroDenoiserStepsKeepTheDenoiser(@TempDir Path dir) throws IOException {
+        Path base = tinyModel();
+        Path out = dir.resolve("sharper");
+        ToyTrainSettings keep = new ToyTrainSettings(CHEAP.vaeSteps(), CHEAP.vaeBatch(), CHEAP.vaeLr(), CHEAP.klWeight(),
+                0, CHEAP.unetBatch(), CHEAP.unetLr(), CHEAP.weightDecay(), CHEAP.warmupSteps(), CHEAP.latentScenes(),
+                CHEAP.captionDropout(), CHEAP.emaDecay(), CHEAP.seed());
+        new ToyBaseTrainer(backend, keep, null).train(out, base.resolve("vae"), base, 3);
+        Map<String, float[]> before = weights(base.resolve("vae").resolve("diffusion_pytorch_model.safetensors"));
+        Map<String, float[]> after = weights(out.resolve("vae").resolve("diffusion_pytorch_model.safetensors"));
+        assertEquals(before.keySet(), after.keySet());
+        int changed = 0;
+        for (String k : before.keySet()) {
+            boolean decoderSide = k.startsWith("decoder.") || k.startsWith("post_quant_conv.");
+            boolean same = java.util.Arrays.equals(before.get(k), after.get(k));
+            if (!decoderSide) {
+                assertTrue(same, k + " is on the encoder side and must not change");
+            } else if (!same) {
+                changed++;
+            }
+        }
+        assertTrue(changed > 0, "the decoder was not trained");
+        for (String f : List.of("unet/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors")) {
+            assertArrayEquals(Files.readAllBytes(base.resolve(f)), Files.readAllBytes(out.resolve(f)), f);
+        }
+        try (StableDiffusionPipeline p = StableDiffusionPipeline.load(out, backend)) {
+            assertEquals(32, p.generate(GenerationRequest.builder("a small red circle on the left, on a white background")
+                    .steps(1).size(32, 32).build()).images().get(0).getWidth());
+        }
+        Path none = dir.resolve("none");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ToyBaseTrainer(backend, keep, null).train(none, base.resolve("vae"), null));
+        assertTrue(e.getMessage().contains("--init"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new ToyBaseTrainer(backend, CHEAP, null).train(none, null, null, 2));
+        assertTrue(e.getMessage().contains("decoder steps"), e.getMessage());
+        assertFalse(Files.exists(none));
+    }
+
+    private static Map<String, float[]> weights(Path file) throws IOException {
+        Map<String, float[]> out = new java.util.TreeMap<>();
+        try (SafeTensors st = SafeTensors.open(file); dev.perfusion.backend.reference.ReferenceBackend ref =
+                new dev.perfusion.backend.reference.ReferenceBackend()) {
+            for (String name : st.names()) {
+                try (Tensor t = st.tensor(name, ref)) {
+                    out.put(name, t.toFloatArray());
+                }
+            }
+        }
+        return out;
     }
 
     @Test

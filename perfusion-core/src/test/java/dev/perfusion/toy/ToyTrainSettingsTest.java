@@ -58,8 +58,8 @@ class ToyTrainSettingsTest {
                 () -> new ToyTrainSettings(0, 16, 1e-3, 1e-5, 1, 32, 1e-3, 0.01, 5, 64, 0.1, 0.9, 7));
         expect("vaeBatch must be > 0, got -1",
                 () -> new ToyTrainSettings(1, -1, 1e-3, 1e-5, 1, 32, 1e-3, 0.01, 5, 64, 0.1, 0.9, 7));
-        expect("unetSteps must be > 0, got 0",
-                () -> new ToyTrainSettings(1, 16, 1e-3, 1e-5, 0, 32, 1e-3, 0.01, 5, 64, 0.1, 0.9, 7));
+        expect("unetSteps must be >= 0, got -1",
+                () -> new ToyTrainSettings(1, 16, 1e-3, 1e-5, -1, 32, 1e-3, 0.01, 5, 64, 0.1, 0.9, 7));
         expect("unetBatch must be > 0, got 0",
                 () -> new ToyTrainSettings(1, 16, 1e-3, 1e-5, 1, 0, 1e-3, 0.01, 5, 64, 0.1, 0.9, 7));
         expect("latentScenes must be > 0, got 0",

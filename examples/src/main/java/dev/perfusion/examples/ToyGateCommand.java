@@ -54,8 +54,11 @@ public final class ToyGateCommand implements Callable<Integer> {
                     out.resolve("one-object.png").toFile());
             ImageIO.write(ToyQualityGate.grid(r.twoImages().subList(0, Math.min(64, scenes)), 16, 3), "png",
                     out.resolve("two-objects.png").toFile());
-            String md = String.format(Locale.ROOT, "Quality gate of %s (%d DDIM steps, guidance %.1f, seed %d):%n%n%s",
-                    dir.getFileName(), steps, guidance, seed, r.markdown());
+            ToyQualityGate.Result ceiling = ToyQualityGate.reconstructionCeiling(p.vae(), scenes);
+            String md = String.format(Locale.ROOT, "Quality gate of %s (%d DDIM steps, guidance %.1f, seed %d):%n%n%s"
+                    + "%nThe same scenes rendered, encoded and decoded by the model's VAE alone (no denoiser can score"
+                    + " above this on this VAE):%n%n%s",
+                    dir.getFileName(), steps, guidance, seed, r.markdown(), ceiling.markdown());
             Files.writeString(out.resolve("gate.md"), md, StandardCharsets.UTF_8);
             System.out.print(md);
             System.out.println(r.passes() ? "gate: PASSED" : "gate: NOT MET");

@@ -15,9 +15,10 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The provider's contract on any machine: it is found by the ServiceLoader, never claims to be available while
- * the kernels are missing, and explains why. The driver-specific checks assume a machine without a GPU (the
- * development machines), and are skipped with the probe's summary elsewhere.
+ * The provider's contract on any machine: it is found by the ServiceLoader, is available exactly when the probe
+ * finds a GPU (the kernels ship with the module), and otherwise explains why. The driver-specific checks assume a
+ * machine without a GPU (the development machines), and are skipped with the probe's summary elsewhere; the GPU
+ * side is checked by {@link CudaProbeDeviceTest}.
  */
 @Tag("unit")
 class CudaBackendProviderTest {
@@ -31,13 +32,24 @@ class CudaBackendProviderTest {
     }
 
     @Test
-    void providerIsNeverAvailableBeforeTheKernelsExist() {
-        String reason = new CudaBackendProvider().unavailableReason().orElseThrow();
+    void providerIsAvailableExactlyWhenTheProbeFindsAGpu() {
+        assertTrue(CudaBackendProvider.class.getResource(CudaBackendProvider.MANIFEST) != null,
+                "the compiled kernels must ship on the class path: run perfusion-cuda/build-kernels.sh");
         if (CudaProbe.available()) {
-            assertTrue(reason.contains("issue #5"), reason);
+            assertTrue(new CudaBackendProvider().unavailableReason().isEmpty(),
+                    () -> new CudaBackendProvider().unavailableReason().orElse(""));
         } else {
-            assertEquals(CudaProbe.unavailableReason().orElseThrow(), reason);
+            assertEquals(CudaProbe.unavailableReason().orElseThrow(),
+                    new CudaBackendProvider().unavailableReason().orElseThrow());
         }
+    }
+
+    @Test
+    void deviceOrdinalOptionIsParsedAndChecked() {
+        assertEquals(0, CudaBackendProvider.deviceOrdinal(null));
+        assertEquals(0, CudaBackendProvider.deviceOrdinal(" "));
+        assertThrows(IllegalArgumentException.class, () -> CudaBackendProvider.deviceOrdinal("gpu0"));
+        assertThrows(IllegalArgumentException.class, () -> CudaBackendProvider.deviceOrdinal("-1"));
     }
 
     @Test
@@ -54,6 +66,7 @@ class CudaBackendProviderTest {
 
     @Test
     void createCudaFailsWithTheReason() {
+        assumeFalse(CudaProbe.available(), () -> "this machine has a GPU: " + CudaProbe.summary());
         String reason = new CudaBackendProvider().unavailableReason().orElseThrow();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.create("cuda"));
         assertTrue(e.getMessage().contains(reason), e.getMessage());
@@ -62,6 +75,7 @@ class CudaBackendProviderTest {
 
     @Test
     void autoSkipsCudaAndPicksACpuBackend() {
+        assumeFalse(CudaProbe.available(), () -> "this machine has a GPU: " + CudaProbe.summary());
         try (Backend b = Backends.create("auto")) {
             assertNotEquals("cuda", b.name());
         }

@@ -1,9 +1,12 @@
 package dev.perfusion.cuda;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.perfusion.tensor.Backend;
+import dev.perfusion.tensor.Backends;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -39,8 +42,15 @@ class CudaProbeDeviceTest {
     }
 
     @Test
-    void providerStillSaysTheKernelsAreMissing() {
-        String reason = new CudaBackendProvider().unavailableReason().orElseThrow();
-        assertTrue(reason.contains("issue #5"), reason);
+    void providerIsAvailableAndCreatesTheCudaBackend() {
+        assertTrue(new CudaBackendProvider().unavailableReason().isEmpty(),
+                () -> new CudaBackendProvider().unavailableReason().orElse(""));
+        try (Backend b = Backends.create("cuda")) {
+            assertEquals("cuda", b.name());
+            assertTrue(b instanceof CudaBackend, b.toString());
+        }
+        try (Backend b = Backends.create("auto")) {
+            assertEquals("cuda", b.name(), "auto picks CUDA when a GPU is there");
+        }
     }
 }

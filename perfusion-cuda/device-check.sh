@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# device-check.sh — the GPU check of the hot kernels (GEMM, fused attention, convolution; issue 5) in ONE call on
-# the device machine: device info, the cuda-tagged JUnit tests of dev.perfusion.cuda.kernels, the JMH benchmarks
+# device-check.sh — the GPU check of the CUDA backend (issue 5) in ONE call on the device machine: device info,
+# the cuda-tagged JUnit tests of dev.perfusion.cuda (the backend's ops and golden models, and the hot kernels), the JMH benchmarks
 # dev.perfusion.bench.cuda.* (JSON), the PyTorch yardstick for the same shapes (torch_ops.py, JSON) and the ratio
 # table of the two. Every output goes to $OUT (or the first argument) with the UTC date in its name.
 #
@@ -36,7 +36,9 @@ fi
 
 if has test; then
   reports=$(mktemp -d)
-  timeout "${TEST_TIMEOUT:-150}" bash .devkit/run.sh test --include-tag cuda --include-package dev.perfusion.cuda.kernels \
+  # every cuda-tagged test of the module: the kernels' own and the whole backend's (ops, golden models);
+  # TEST_PACKAGE=dev.perfusion.cuda.kernels narrows it to the hot kernels
+  timeout "${TEST_TIMEOUT:-150}" bash .devkit/run.sh test --include-tag cuda --include-package "${TEST_PACKAGE:-dev.perfusion.cuda}" \
       --details=summary --details-theme=ascii --reports-dir "$reports" >"$OUT/junit-$STAMP.log" 2>&1
   rc=$?
   tar czf "$OUT/junit-$STAMP.tgz" -C "$reports" . 2>/dev/null

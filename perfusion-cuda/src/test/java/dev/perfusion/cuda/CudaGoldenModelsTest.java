@@ -31,12 +31,15 @@ import org.junit.jupiter.api.Test;
  * CLIP text encoder, golden/README.md §3–§5) on CUDA: the forward matches the Python goldens within the project's
  * model tolerance (|a − b| ≤ 1e-4 + 1e-4·|ref|), and the backward (input gradients of L = Σ w ⊙ output with fixed
  * random w) matches the same model run on the reference backend. Read through the relative path
- * {@code ../perfusion-core/src/test/resources/golden} (surefire runs in the perfusion-cuda module folder).
+ * {@code perfusion-core/src/test/resources/golden}, found from the module folder (surefire) or the repository root.
  * Tier {@code cuda}: skipped with the probe's reason without a GPU, or with the path when the goldens are absent.
  */
 @Tag("cuda")
 class CudaGoldenModelsTest {
-    static final Path GOLDEN = Path.of("../perfusion-core/src/test/resources/golden");
+    // surefire runs in the module folder; the device machine's JUnit console runs in the repository root
+    static final Path GOLDEN = java.util.stream.Stream.of("../perfusion-core/src/test/resources/golden",
+                    "perfusion-core/src/test/resources/golden").map(Path::of).filter(Files::isDirectory).findFirst()
+            .orElse(Path.of("../perfusion-core/src/test/resources/golden"));
     static final Path UNET = GOLDEN.resolve("tiny-sd15/unet");
     static final Path UNET_CASES = GOLDEN.resolve("cases/unet_sd15_cases.safetensors");
     static final Path TEXT_ENCODER = GOLDEN.resolve("tiny-sd15/text_encoder");

@@ -117,6 +117,10 @@ public final class ToyBaseTrainer {
                     saveModule(vae, vaeDir, "diffusion_pytorch_model.safetensors",
                             ToyModelConfigs.vae(vae.scalingFactor()));
                 }
+                // the encoder and its latent scaling are unchanged: keep the config byte for byte (the
+                // model reads the scaling factor as a float, which would round the stored double)
+                Files.copy(existingVae.resolve("config.json"), vaeDir.resolve("config.json"),
+                        StandardCopyOption.REPLACE_EXISTING);
             } else if (existingVae != null) {
                 copyFolder(existingVae, vaeDir);
             } else {

@@ -166,6 +166,7 @@ class ToyBaseTrainerTest {
             }
         }
         assertTrue(changed > 0, "the decoder was not trained");
+        assertEquals(Files.readString(base.resolve("vae/config.json")), Files.readString(out.resolve("vae/config.json")));
         for (String f : List.of("unet/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors")) {
             assertArrayEquals(Files.readAllBytes(base.resolve(f)), Files.readAllBytes(out.resolve(f)), f);
         }

@@ -278,20 +278,8 @@ public record ToyDemo(Path model, Path output, NovelConcept concept, Path images
     }
 
     private static Metrics measure(float beta, List<Scene> scenes, List<List<BufferedImage>> imgs) {
-        double fid = 0;
-        double align = 0;
-        int strict = 0;
-        int n = 0;
-        for (List<BufferedImage> perSeed : imgs) {
-            for (int i = 0; i < scenes.size(); i++) {
-                ToyImageScore s = ToyImageScore.of(scenes.get(i), perSeed.get(i));
-                fid += s.fidelity();
-                align += s.alignment();
-                strict += s.strict() ? 1 : 0;
-                n++;
-            }
-        }
-        return new Metrics(beta, fid / n, align / n, strict / (double) n, n);
+        ToyImageScore.Mean m = ToyImageScore.mean(scenes, imgs);
+        return new Metrics(beta, m.fidelity(), m.alignment(), m.strict(), m.images());
     }
 
     private String metricsMarkdown(Result r, String ph, List<String> ps, List<Integer> measurable, int res) {

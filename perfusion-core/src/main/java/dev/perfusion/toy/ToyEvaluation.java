@@ -378,20 +378,8 @@ public record ToyEvaluation(Path model, Path output, List<NovelConcept> concepts
 
     private static Point measure(TrainMode mode, NovelConcept c, Float beta, List<Scene> scenes,
                                  List<List<BufferedImage>> images) {
-        double fid = 0;
-        double align = 0;
-        int strict = 0;
-        int n = 0;
-        for (List<BufferedImage> perSeed : images) {
-            for (int pi = 0; pi < scenes.size(); pi++) {
-                ToyImageScore s = ToyImageScore.of(scenes.get(pi), perSeed.get(pi));
-                fid += s.fidelity();
-                align += s.alignment();
-                strict += s.strict() ? 1 : 0;
-                n++;
-            }
-        }
-        return new Point(mode, c, beta, fid / n, align / n, strict / (double) n, n);
+        ToyImageScore.Mean m = ToyImageScore.mean(scenes, images);
+        return new Point(mode, c, beta, m.fidelity(), m.alignment(), m.strict(), m.images());
     }
 
     /** Per mode and β, the mean of the concepts' points (concept null). */

@@ -70,4 +70,33 @@ public record ToyImageScore(double fidelity, int passed, int total, boolean conc
     public boolean strict() {
         return passed == total;
     }
+
+    /**
+     * Means over a grid of images: fidelity, alignment and the strict rate.
+     *
+     * @param fidelity  mean {@link #fidelity()}
+     * @param alignment mean {@link #alignment()}
+     * @param strict    share of images with every check passed
+     * @param images    how many images were scored
+     */
+    public record Mean(double fidelity, double alignment, double strict, int images) {
+    }
+
+    /** Scores image i of every seed's list against scene i and averages (the demo's and evaluation's metric). */
+    public static Mean mean(List<Scene> scenes, List<List<java.awt.image.BufferedImage>> imagesPerSeed) {
+        double fid = 0;
+        double align = 0;
+        int strict = 0;
+        int n = 0;
+        for (List<java.awt.image.BufferedImage> perSeed : imagesPerSeed) {
+            for (int i = 0; i < scenes.size(); i++) {
+                ToyImageScore s = of(scenes.get(i), perSeed.get(i));
+                fid += s.fidelity();
+                align += s.alignment();
+                strict += s.strict() ? 1 : 0;
+                n++;
+            }
+        }
+        return new Mean(fid / n, align / n, strict / (double) n, n);
+    }
 }

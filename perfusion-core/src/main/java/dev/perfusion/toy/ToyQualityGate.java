@@ -134,12 +134,8 @@ public final class ToyQualityGate {
         if (scenes <= 0) {
             throw new IllegalArgumentException("scenes must be > 0, got " + scenes);
         }
-        List<Scene> singles = new ArrayList<>();
-        List<Scene> twos = new ArrayList<>();
-        for (int i = 0; i < scenes; i++) {
-            singles.add(ToyDataset.namedScene(ToyDataset.GATE_SEED_BASE + i, 1));
-            twos.add(ToyDataset.namedScene(ToyDataset.GATE_SEED_BASE + i, 2));
-        }
+        List<Scene> singles = gateScenes(scenes, 1);
+        List<Scene> twos = gateScenes(scenes, 2);
         List<BufferedImage> singleImages = reconstruct(vae, singles);
         List<BufferedImage> twoImages = reconstruct(vae, twos);
         List<CheckResult> single = new ArrayList<>();
@@ -149,6 +145,15 @@ public final class ToyQualityGate {
             two.add(ToyChecker.check(twos.get(i), twoImages.get(i)));
         }
         return new Result(single, two, singleImages, twoImages);
+    }
+
+    /** The gate's scenes of {@code objects} objects: seeds from {@link ToyDataset#GATE_SEED_BASE}, never trained on. */
+    private static List<Scene> gateScenes(int n, int objects) {
+        List<Scene> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            out.add(ToyDataset.namedScene(ToyDataset.GATE_SEED_BASE + i, objects));
+        }
+        return out;
     }
 
     private static List<BufferedImage> reconstruct(AutoencoderKL vae, List<Scene> scenes) {
@@ -183,12 +188,8 @@ public final class ToyQualityGate {
      * @param progress receives (images done, images in all) after each pipeline call; may be null
      */
     public static Result run(StableDiffusionPipeline model, Settings settings, BiConsumer<Integer, Integer> progress) {
-        List<Scene> singles = new ArrayList<>();
-        List<Scene> twos = new ArrayList<>();
-        for (int i = 0; i < settings.scenes(); i++) {
-            singles.add(ToyDataset.namedScene(ToyDataset.GATE_SEED_BASE + i, 1));
-            twos.add(ToyDataset.namedScene(ToyDataset.GATE_SEED_BASE + i, 2));
-        }
+        List<Scene> singles = gateScenes(settings.scenes(), 1);
+        List<Scene> twos = gateScenes(settings.scenes(), 2);
         int total = 2 * settings.scenes();
         List<BufferedImage> singleImages = sample(model, singles, settings, 0, total, progress);
         List<BufferedImage> twoImages = sample(model, twos, settings, settings.scenes(), total, progress);

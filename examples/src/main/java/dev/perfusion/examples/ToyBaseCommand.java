@@ -42,6 +42,10 @@ public final class ToyBaseCommand implements Callable<Integer> {
     @Option(names = "--scenes", description = "training scenes encoded for the denoiser (default: the shipped model's)")
     Integer scenes;
 
+    @Option(names = "--seed", description = "seed of initialisation, data order, timesteps and noise (default: the shipped"
+            + " model's; give each continued run its own, or it replays the draws of the run before it)")
+    Long seed;
+
     @Option(names = "--backend", defaultValue = "auto", description = "auto, nd4j or reference (default: ${DEFAULT-VALUE})")
     String backendName;
 
@@ -51,6 +55,9 @@ public final class ToyBaseCommand implements Callable<Integer> {
         s = s.withSteps(vaeSteps != null ? vaeSteps : s.vaeSteps(), unetSteps != null ? unetSteps : s.unetSteps());
         if (scenes != null) {
             s = s.withLatentScenes(scenes);
+        }
+        if (seed != null) {
+            s = s.withSeed(seed);
         }
         StageProgress bar = new StageProgress(System.err);
         try (Backend be = Backends.create(backendName)) {

@@ -35,7 +35,7 @@ public class AttentionBench {
     public String backend;
 
     /** A name from {@link BenchShapes#attention}. */
-    @Param({"sd15", BenchShapes.SCALED})
+    @Param({"sd15", BenchShapes.SCALED, "toy"})
     public String shape;
 
     private Backend be;

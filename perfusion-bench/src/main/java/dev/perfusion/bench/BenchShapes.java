@@ -96,11 +96,15 @@ public final class BenchShapes {
         };
     }
 
-    /** Attention shapes: {@code sd15} (8 heads × 4096 tokens × 40), {@code scaled} (8 heads × 512 tokens × 40). */
+    /**
+     * Attention shapes: {@code sd15} (8 heads × 4096 tokens × 40), {@code scaled} (8 heads × 512 tokens × 40),
+     * {@code toy} (16 × 4 heads × 64 tokens × 8: many small heads, where per-call overhead dominates).
+     */
     public static Attention attention(String name) {
         return switch (name) {
             case "sd15" -> new Attention(1, 8, 4096, 40);
             case SCALED -> new Attention(1, 8, 512, 40);
+            case "toy" -> new Attention(16, 4, 64, 8); // the toy UNet's 8×8 self-attention at training batch 16
             default -> throw new IllegalArgumentException("unknown attention shape '" + name + "'");
         };
     }

@@ -395,7 +395,9 @@ public final class Ops {
                     full.close();
                 }
             }
-            if (needs(b)) {
+            if (needs(b) && b.rank() == 2 && a.rank() > 2 && !transposeA) {
+                db = foldedWeightGrad(a, b, dy, transposeB);
+            } else if (needs(b)) {
                 Tensor full = transposeB
                         ? be.matmul(dy, a, true, transposeA)     // dB = dYᵀ·op(A)
                         : be.matmul(a, dy, !transposeA, false);  // dB = op(A)ᵀ·dY
@@ -406,6 +408,27 @@ public final class Ops {
             }
             return new Tensor[] {da, db};
         });
+    }
+
+    /**
+     * dB of a [..., M, K]·op(B) product whose B is one matrix shared by every batch entry (a Linear weight): the
+     * batch axes folded into the rows, Σ_batch A_iᵀ·dY_i is one GEMM of A [rows, K] and dY [rows, N], instead of a
+     * GEMM per batch entry and a sum over their [batch, K, N] results.
+     */
+    private static Tensor foldedWeightGrad(Tensor a, Tensor b, Tensor dy, boolean transposeB) {
+        Backend be = a.backend();
+        int rows = Math.toIntExact(a.numel() / a.dim(-1));
+        try (Tensor a2 = be.reshape(a, Shape.of(rows, a.dim(-1)));                     // [rows, K]
+             Tensor dy2 = be.reshape(dy, Shape.of(rows, dy.dim(-1)))) {                // [rows, N]
+            Tensor db = transposeB
+                    ? be.matmul(dy2, a2, true, false)                                  // [N, K] = dYᵀ·A
+                    : be.matmul(a2, dy2, true, false);                                 // [K, N] = Aᵀ·dY
+            if (!db.shape().equals(b.shape())) {
+                db.close();
+                throw new IllegalStateException("weight gradient " + db.shape() + " does not match " + b.shape());
+            }
+            return db;
+        }
     }
 
     /** y = x·wᵀ + bias: x [..., in], w [out, in] (PyTorch Linear layout), bias [out] or null. */

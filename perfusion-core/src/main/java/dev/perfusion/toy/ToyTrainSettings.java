@@ -56,6 +56,15 @@ public record ToyTrainSettings(int vaeSteps, int vaeBatch, double vaeLr, double 
                 warmupSteps, n, captionDropout, emaDecay, seed);
     }
 
+    /**
+     * These settings with another seed: a run continued from a model ({@code --init}) with the same seed would draw
+     * the same scenes, timesteps and noise, in the same order, as the run before it.
+     */
+    public ToyTrainSettings withSeed(long newSeed) {
+        return new ToyTrainSettings(vaeSteps, vaeBatch, vaeLr, klWeight, unetSteps, unetBatch, unetLr, weightDecay,
+                warmupSteps, latentScenes, captionDropout, emaDecay, newSeed);
+    }
+
     private static void positive(String what, int v) {
         if (v <= 0) {
             throw new IllegalArgumentException(what + " must be > 0, got " + v);

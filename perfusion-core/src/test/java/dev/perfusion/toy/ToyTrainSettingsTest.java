@@ -53,6 +53,15 @@ class ToyTrainSettingsTest {
     }
 
     @Test
+    void withSeedChangesOnlyTheSeed() {
+        ToyTrainSettings t = D.withSteps(3, 5);
+        ToyTrainSettings s = t.withSeed(11);
+        assertEquals(new ToyTrainSettings(t.vaeSteps(), t.vaeBatch(), t.vaeLr(), t.klWeight(), t.unetSteps(),
+                t.unetBatch(), t.unetLr(), t.weightDecay(), t.warmupSteps(), t.latentScenes(), t.captionDropout(),
+                t.emaDecay(), 11), s);
+    }
+
+    @Test
     void invalidValuesAreRejectedWithTheirName() {
         expect("vaeSteps must be > 0, got 0",
                 () -> new ToyTrainSettings(0, 16, 1e-3, 1e-5, 1, 32, 1e-3, 0.01, 5, 64, 0.1, 0.9, 7));

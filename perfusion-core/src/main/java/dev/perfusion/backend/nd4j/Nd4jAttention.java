@@ -1,6 +1,7 @@
 package dev.perfusion.backend.nd4j;
 
 import static dev.perfusion.backend.nd4j.Nd4jArrays.allocFloat;
+import static dev.perfusion.backend.nd4j.Nd4jArrays.batchedGemm;
 import static dev.perfusion.backend.nd4j.Nd4jArrays.broadcastOp;
 import static dev.perfusion.backend.nd4j.Nd4jArrays.free;
 import static dev.perfusion.backend.nd4j.Nd4jArrays.matrix;
@@ -17,9 +18,9 @@ import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Scaled dot-product attention of {@link Nd4jBackend}, composed per (batch, head) matrix: S = scale·q·kᵀ by one
- * OpenBLAS GEMM with the scale as alpha, the masks added by broadcasting, softmax over a rank-3 block of heads
- * (oneDNN), and P·v by GEMM into the preallocated output. A few heads share one reused score buffer, so memory
+ * Scaled dot-product attention of {@link Nd4jBackend}, composed over blocks of (batch, head) matrices: S =
+ * scale·q·kᵀ by one batched GEMM with the scale as alpha, the masks added by broadcasting, softmax over the rank-3
+ * block (oneDNN), and P·v by batched GEMM into the preallocated output. A few heads share one reused score buffer, so memory
  * stays at {@link #ATTENTION_CHUNK} floats whatever the batch. libnd4j's {@code dot_product_attention} is never
  * used: it measured 5–15× slower (engine-notes §2).
  */
@@ -122,18 +123,16 @@ final class Nd4jAttention {
     /** P = softmax(scale·q·kᵀ + mask + causal) for batch entries [b0, b0+h) into p [h, Lq, Lk]. */
     private static void probabilities(INDArray qa, INDArray ka, Attn a, Mask mask, INDArray causal, float scale,
                                       int b0, int h, INDArray p) {
-        long qs = (long) a.lq() * a.d();
-        long ks = (long) a.lk() * a.d();
-        long ss = (long) a.lq() * a.lk();
-        for (int i = 0; i < h; i++) {
-            INDArray si = matrix(p, i * ss, a.lq(), a.lk());
-            if (a.d() == 0) {
-                si.assign(0); // empty dot products
-            } else {
-                Nd4j.gemm(matrix(qa, (b0 + i) * qs, a.lq(), a.d()), matrix(ka, (b0 + i) * ks, a.lk(), a.d()), si,
-                        false, true, scale, 0.0);
-            }
-            if (mask != null && !mask.shared) {
+        if (a.d() == 0) {
+            p.assign(0); // empty dot products
+        } else {
+            batchedGemm(view(qa, (long) b0 * a.lq() * a.d(), h, a.lq(), a.d()),
+                    view(ka, (long) b0 * a.lk() * a.d(), h, a.lk(), a.d()), p, false, true, scale); // [h, Lq, Lk]
+        }
+        if (mask != null && !mask.shared) {
+            long ss = (long) a.lq() * a.lk();
+            for (int i = 0; i < h; i++) {
+                INDArray si = matrix(p, i * ss, a.lq(), a.lk());
                 broadcastOp("add", si, mask.matrixFor(b0 + i), si);
             }
         }
@@ -165,17 +164,14 @@ final class Nd4jAttention {
         INDArray c = causal ? causalMask(a.lq(), a.lk()) : null;
         INDArray p = allocFloat(chunk, a.lq(), a.lk());
         try {
-            long ss = (long) a.lq() * a.lk();
             long vs = (long) a.lk() * a.dv();
             long ys = (long) a.lq() * a.dv();
             for (int b0 = 0; b0 < a.count(); b0 += chunk) {
                 int h = Math.min(chunk, a.count() - b0);
                 INDArray ph = h == chunk ? p : view(p, 0, h, a.lq(), a.lk());
                 probabilities(qa, ka, a, m, c, scale, b0, h, ph);
-                for (int i = 0; i < h; i++) {
-                    Nd4j.gemm(matrix(ph, i * ss, a.lq(), a.lk()), matrix(va, (b0 + i) * vs, a.lk(), a.dv()),
-                            matrix(y, (b0 + i) * ys, a.lq(), a.dv()), false, false, 1.0, 0.0);
-                }
+                batchedGemm(ph, view(va, b0 * vs, h, a.lk(), a.dv()), view(y, b0 * ys, h, a.lq(), a.dv()),
+                        false, false, 1.0);                                                   // [h, Lq, Dv]
             }
         } catch (RuntimeException e) {
             free(y);
@@ -218,23 +214,17 @@ final class Nd4jAttention {
                 long ks = (long) a.lk() * a.d();
                 long vs = (long) a.lk() * a.dv();
                 long ys = (long) a.lq() * a.dv();
-                long ss = (long) a.lq() * a.lk();
                 for (int b0 = 0; b0 < a.count(); b0 += chunk) {
                     int h = Math.min(chunk, a.count() - b0);
                     INDArray ph = h == chunk ? p : view(p, 0, h, a.lq(), a.lk());
                     INDArray dph = h == chunk ? dp : view(dp, 0, h, a.lq(), a.lk());
                     probabilities(qa, ka, a, m, c, scale, b0, h, ph);
-                    for (int i = 0; i < h; i++) {
-                        long t = b0 + i;
-                        INDArray pi = matrix(ph, i * ss, a.lq(), a.lk());
-                        if (a.dv() == 0) {
-                            matrix(dph, i * ss, a.lq(), a.lk()).assign(0);
-                            continue;
-                        }
-                        INDArray dyi = matrix(dya, t * ys, a.lq(), a.dv());
-                        Nd4j.gemm(pi, dyi, matrix(dv, t * vs, a.lk(), a.dv()), true, false, 1.0, 0.0);
-                        Nd4j.gemm(dyi, matrix(va, t * vs, a.lk(), a.dv()), matrix(dph, i * ss, a.lq(), a.lk()), false,
-                                true, 1.0, 0.0);
+                    if (a.dv() == 0) {
+                        dph.assign(0);
+                    } else {
+                        INDArray dyh = view(dya, b0 * ys, h, a.lq(), a.dv());                // [h, Lq, Dv]
+                        batchedGemm(ph, dyh, view(dv, b0 * vs, h, a.lk(), a.dv()), true, false, 1.0); // Pᵀ·dy
+                        batchedGemm(dyh, view(va, b0 * vs, h, a.lk(), a.dv()), dph, false, true, 1.0); // dy·vᵀ
                     }
                     // dS = P⊙dP − P⊙rowsum(P⊙dP), left in dph
                     dph.muli(ph);
@@ -245,13 +235,11 @@ final class Nd4jAttention {
                         free(rows);
                     }
                     dph.subi(ph);
-                    for (int i = 0; i < h && a.d() > 0; i++) {
-                        long t = b0 + i;
-                        INDArray dsi = matrix(dph, i * ss, a.lq(), a.lk());
-                        Nd4j.gemm(dsi, matrix(ka, t * ks, a.lk(), a.d()), matrix(dq, t * qs, a.lq(), a.d()), false,
-                                false, scale, 0.0);
-                        Nd4j.gemm(dsi, matrix(qa, t * qs, a.lq(), a.d()), matrix(dk, t * ks, a.lk(), a.d()), true,
-                                false, scale, 0.0);
+                    if (a.d() > 0) {
+                        batchedGemm(dph, view(ka, b0 * ks, h, a.lk(), a.d()), view(dq, b0 * qs, h, a.lq(), a.d()),
+                                false, false, scale);                                        // [h, Lq, D]
+                        batchedGemm(dph, view(qa, b0 * qs, h, a.lq(), a.d()), view(dk, b0 * ks, h, a.lk(), a.d()),
+                                true, false, scale);                                         // [h, Lk, D]
                     }
                 }
             }

@@ -6,6 +6,7 @@ import static dev.perfusion.backend.nd4j.Nd4jArrays.dataType;
 import static dev.perfusion.backend.nd4j.Nd4jArrays.dims;
 import static dev.perfusion.backend.nd4j.Nd4jArrays.free;
 import static dev.perfusion.backend.nd4j.Nd4jArrays.matrix;
+import static dev.perfusion.backend.nd4j.Nd4jArrays.view;
 
 import dev.perfusion.tensor.AttentionGrads;
 import dev.perfusion.tensor.Backend;
@@ -541,6 +542,10 @@ public final class Nd4jBackend implements Backend {
                 // [..., M, K]·[K, N]: every row of a against the one matrix b, one GEMM
                 Nd4j.gemm(matrix(x, 0, (long) count * aRows, aCols), matrix(z, 0, bRows, bCols),
                         matrix(y, 0, (long) count * m, n), false, transposeB, 1.0, 0.0);
+            } else if (aCount == count && bCount == count) {
+                // equal batches (small matrices in one batched call, see batchedGemm)
+                Nd4jArrays.batchedGemm(view(x, 0, count, aRows, aCols), view(z, 0, count, bRows, bCols),
+                        view(y, 0, count, m, n), transposeA, transposeB, 1.0);
             } else {
                 int[] ai = Nd4jArrays.broadcastIndex(batch.dims(), aBatch);
                 int[] bi = Nd4jArrays.broadcastIndex(batch.dims(), bBatch);

@@ -29,9 +29,16 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 final class Nd4jNn {
     private final Nd4jBackend b;
+    private final long convBlockElements;
 
     Nd4jNn(Nd4jBackend backend) {
+        this(backend, CONV_BLOCK_ELEMENTS);
+    }
+
+    /** With a chosen conv2dBackwardWeight block size in elements (tests use small ones to exercise each path). */
+    Nd4jNn(Nd4jBackend backend, long convBlockElements) {
         this.b = backend;
+        this.convBlockElements = convBlockElements;
     }
 
     // ------------------------------------------------------------------ convolution
@@ -144,7 +151,11 @@ final class Nd4jNn {
         }
     }
 
-    /** dw [O, C·kH·kW] = Σₙ dyₙ [O, Ho·Wo] · im2col(xₙ)ᵀ [Ho·Wo, C·kH·kW], one sample's columns at a time. */
+    /**
+     * dw [O, C·kH·kW] = Σₙ dyₙ [O, Ho·Wo] · im2col(xₙ)ᵀ [Ho·Wo, C·kH·kW], accumulated by one OpenBLAS GEMM per
+     * sample. The columns are made for a block of samples per im2col call (at most {@link #CONV_BLOCK_ELEMENTS}
+     * elements, at least one sample): on an 8×8 map a per-sample im2col costs more in JNI than its arithmetic.
+     */
     Tensor conv2dBackwardWeight(Tensor dy, Tensor x, Shape wShape, int stride, int padding) {
         String op = "conv2dBackwardWeight";
         INDArray dya = b.f32(op, "dy", dy);
@@ -157,17 +168,22 @@ final class Nd4jNn {
         if (dw.length() == 0 || g.n == 0 || hw == 0 || g.h * g.w == 0) {
             return b.owned(dw, DType.FLOAT32, wShape);
         }
-        INDArray cols = allocFloat(1, g.c, g.kh, g.kw, g.ho, g.wo);
+        int block = (int) Math.max(1, Math.min(g.n, convBlockElements / (ckk * hw)));
+        INDArray cols = allocFloat(block, g.c, g.kh, g.kw, g.ho, g.wo);
         try {
             long xSize = (long) g.c * g.h * g.w;
             long ySize = g.o * hw;
-            INDArray cols2 = cols.reshape('c', new long[] {ckk, hw});
-            for (int n = 0; n < g.n; n++) {
-                INDArray xn = view(xa, n * xSize, 1, g.c, g.h, g.w);
+            for (int n0 = 0; n0 < g.n; n0 += block) {
+                int nb = Math.min(block, g.n - n0);
+                INDArray xb = view(xa, n0 * xSize, nb, g.c, g.h, g.w);                  // [nb, C, H, W]
+                INDArray cb = nb == block ? cols : view(cols, 0, nb, g.c, g.kh, g.kw, g.ho, g.wo);
                 // iArgs: kH kW sH sW pH pW dH dW sameMode(0)
-                exec("im2col", new INDArray[] {xn}, new INDArray[] {cols}, g.kh, g.kw, stride, stride, padding,
-                        padding, 1, 1, 0);
-                Nd4j.gemm(matrix(dya, n * ySize, g.o, hw), cols2, dw, false, true, 1.0, 1.0);
+                exec("im2col", new INDArray[] {xb}, new INDArray[] {cb}, g.kh, g.kw, stride, stride, padding,
+                        padding, 1, 1, 0);                                             // [nb, C, kH, kW, Ho, Wo]
+                for (int i = 0; i < nb; i++) {
+                    Nd4j.gemm(matrix(dya, (n0 + i) * ySize, g.o, hw), matrix(cols, i * ckk * hw, ckk, hw), dw,
+                            false, true, 1.0, 1.0);
+                }
             }
         } catch (RuntimeException e) {
             free(dw);
@@ -177,6 +193,9 @@ final class Nd4jNn {
         }
         return b.owned(dw, DType.FLOAT32, wShape);
     }
+
+    /** Elements of im2col columns one block of conv2dBackwardWeight holds (64 MB). */
+    static final long CONV_BLOCK_ELEMENTS = 16L << 20;
 
     // ------------------------------------------------------------------ normalisation
 

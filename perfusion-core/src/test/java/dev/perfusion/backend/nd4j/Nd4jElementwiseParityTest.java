@@ -190,6 +190,8 @@ class Nd4jElementwiseParityTest {
                 Arguments.of(new int[] {4, 5, 3}, new int[] {1, 5, 2}, true, false),
                 Arguments.of(new int[] {3, 1, 5}, new int[] {3, 5, 1}, false, false),
                 Arguments.of(new int[] {2, 4, 77, 40}, new int[] {2, 4, 77, 40}, false, true),
+                Arguments.of(new int[] {3, 5, 2}, new int[] {3, 5, 4}, true, false),
+                Arguments.of(new int[] {3, 2, 5}, new int[] {3, 4, 2}, true, true),
                 Arguments.of(new int[] {2, 64, 320}, new int[] {96, 320}, false, true));
     }
 

@@ -89,6 +89,22 @@ class Nd4jNnParityTest {
     }
 
     @Test
+    void conv2dBackwardWeightInBlocks() {
+        // x [5, 3, 6, 5], w [4, 3, 3, 3], padding 1: 27·30 column elements per sample. Blocks of 2 samples run as
+        // 2 + 2 + 1; a budget below one sample still takes one sample per block.
+        Pair x = Both.randn(181, 5, 3, 6, 5);
+        Pair dy = Both.randn(182, 5, 4, 6, 5);
+        Shape w = Shape.of(4, 3, 3, 3);
+        Tensor ref = REF.conv2dBackwardWeight(dy.ref(), x.ref(), w, 1, 1);
+        long perSample = 27 * 30;
+        for (long budget : new long[] {2 * perSample, perSample - 1, Nd4jNn.CONV_BLOCK_ELEMENTS}) {
+            Nd4jNn nn = new Nd4jNn(ND, budget);
+            check("conv2d backward weight, block budget " + budget, ref,
+                    nn.conv2dBackwardWeight(dy.nd(), x.nd(), w, 1, 1), Tolerance.FLOAT32);
+        }
+    }
+
+    @Test
     void conv2dRejectsBadShapes() {
         Pair x = Both.randn(121, 1, 3, 5, 5);
         Pair w = Both.randn(122, 2, 4, 3, 3);

@@ -3,10 +3,12 @@ package dev.perfusion.examples;
 import dev.perfusion.pipeline.StableDiffusionPipeline;
 import dev.perfusion.tensor.Backend;
 import dev.perfusion.tensor.Backends;
+import dev.perfusion.toy.ToyConditioningProbe;
 import dev.perfusion.toy.ToyQualityGate;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
@@ -42,6 +44,10 @@ public final class ToyGateCommand implements Callable<Integer> {
     @Option(names = "--backend", defaultValue = "auto", description = "auto, nd4j or reference (default: ${DEFAULT-VALUE})")
     String backendName;
 
+    /** One-object scenes and timesteps of the conditioning probe printed beside the gate. */
+    static final int PROBE_SCENES = 64;
+    static final int[] PROBE_TIMESTEPS = {100, 300, 500, 700, 900};
+
     @Override
     public Integer call() throws Exception {
         Path dir = ToyModels.resolve(model);
@@ -55,10 +61,15 @@ public final class ToyGateCommand implements Callable<Integer> {
             ImageIO.write(ToyQualityGate.grid(r.twoImages().subList(0, Math.min(64, scenes)), 16, 3), "png",
                     out.resolve("two-objects.png").toFile());
             ToyQualityGate.Result ceiling = ToyQualityGate.reconstructionCeiling(p.vae(), scenes);
+            List<ToyConditioningProbe.Sensitivity> probe = ToyConditioningProbe.measure(p, PROBE_SCENES,
+                    PROBE_TIMESTEPS, seed);
             String md = String.format(Locale.ROOT, "Quality gate of %s (%d DDIM steps, guidance %.1f, seed %d):%n%n%s"
                     + "%nThe same scenes rendered, encoded and decoded by the model's VAE alone (no denoiser can score"
-                    + " above this on this VAE):%n%n%s",
-                    dir.getFileName(), steps, guidance, seed, r.markdown(), ceiling.markdown());
+                    + " above this on this VAE):%n%n%s"
+                    + "%nWhich words the denoiser reads: change of its ε-loss on %d one-object scenes when one word of"
+                    + " the caption is swapped for a wrong one (0 %%: the word is ignored):%n%n%s",
+                    dir.getFileName(), steps, guidance, seed, r.markdown(), ceiling.markdown(), PROBE_SCENES,
+                    ToyConditioningProbe.table(probe));
             Files.writeString(out.resolve("gate.md"), md, StandardCharsets.UTF_8);
             System.out.print(md);
             System.out.println(r.passes() ? "gate: PASSED" : "gate: NOT MET");

@@ -52,7 +52,10 @@ class DemoCommandTest {
         int rc = PerfusionCli.commandLine().execute("toy-gate", "--model", model.toString(), "--out", out.toString(),
                 "--scenes", "2", "--steps", "2", "--backend", "nd4j");
         assertEquals(0, rc);
-        assertTrue(Files.readString(out.resolve("gate.md")).contains("two objects"));
+        String gate = Files.readString(out.resolve("gate.md"));
+        assertTrue(gate.contains("two objects"), gate);
+        assertTrue(gate.contains("| swapped word | t = 100 | t = 300 | t = 500 | t = 700 | t = 900 |")
+                && gate.contains("| position |"), gate);
     }
 
     @Test

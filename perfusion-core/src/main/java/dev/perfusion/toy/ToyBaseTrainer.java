@@ -335,9 +335,13 @@ public final class ToyBaseTrainer {
             ids[i] = tok.encode(ToyDataset.trainingScene(i).caption());
         }
         int[] empty = tok.encode("");
+        // a continued run keeps the architecture of the model it continues (an older toy UNet may differ from
+        // ToyModelConfigs.unet()); a fresh run uses the current one
+        String unetJson = initFrom == null ? JsonWriter.write(ToyModelConfigs.unet())
+                : readConfig(initFrom.resolve("unet").resolve("config.json"));
         try (CLIPTextModel text = new CLIPTextModel(backend, CLIPTextConfig.from(config(textCfg, "text_encoder")));
              UNet2DConditionModel unet = new UNet2DConditionModel(backend,
-                     UNet2DConditionConfig.from(config(ToyModelConfigs.unet(), "unet")))) {
+                     UNet2DConditionConfig.from(DiffusersConfig.parse(unetJson, "toy unet config")))) {
             text.initialize(s.seed() + 1);
             unet.initialize(s.seed() + 2);
             if (initFrom != null) {
@@ -400,8 +404,21 @@ public final class ToyBaseTrainer {
             text.requiresGrad(false);
             unet.requiresGrad(false);
             saveModule(text, dir.resolve("text_encoder"), "model.safetensors", textCfg);
-            saveModule(unet, dir.resolve("unet"), "diffusion_pytorch_model.safetensors", ToyModelConfigs.unet());
+            Path unetDir = dir.resolve("unet");
+            Files.createDirectories(unetDir);
+            Files.writeString(unetDir.resolve("config.json"), unetJson.strip() + "\n", StandardCharsets.UTF_8);
+            SafeTensors.write(unetDir.resolve("diffusion_pytorch_model.safetensors"), unet.stateDict(),
+                    Map.of("format", "pt"));
         }
+    }
+
+    /** The text of a model's config.json, which must exist. */
+    private static String readConfig(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("cannot continue from " + file.getParent().getParent() + ": no "
+                    + file.getParent().getFileName() + "/" + file.getFileName());
+        }
+        return Files.readString(file, StandardCharsets.UTF_8);
     }
 
     /** Strictly loads a module's weights from a safetensors file. */

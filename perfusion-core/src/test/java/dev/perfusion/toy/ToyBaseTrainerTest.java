@@ -218,6 +218,33 @@ class ToyBaseTrainerTest {
     }
 
     @Test
+    void aContinuedRunKeepsTheUNetConfigOfTheModelItContinues(@TempDir Path dir) throws IOException {
+        // a base whose UNet config differs from ToyModelConfigs.unet() (here only norm_eps, so its weights still fit)
+        Path base = dir.resolve("base");
+        copyTree(tinyModel(), base);
+        Path cfg = base.resolve("unet").resolve("config.json");
+        String changed = Files.readString(cfg).replace("\"norm_eps\":1.0E-5", "\"norm_eps\":1.0E-6");
+        assertTrue(changed.contains("\"norm_eps\":1.0E-6"), changed);
+        Files.writeString(cfg, changed, StandardCharsets.UTF_8);
+        Path cont = dir.resolve("continued");
+        new ToyBaseTrainer(backend, CHEAP, null).train(cont, base.resolve("vae"), base);
+        assertEquals(changed.strip(), Files.readString(cont.resolve("unet").resolve("config.json")).strip());
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+
+    @Test
     void aFailureLaterInTheRunAlsoLeavesNoPartialFolder(@TempDir Path dir) throws IOException {
         // config.json present, weights unreadable: copied fine, then loading the VAE for the denoiser stage fails
         // after tokenizer/, scheduler/ and model_index.json were written into the partial folder

@@ -37,6 +37,7 @@ public final class DDIMScheduler extends BaseScheduler {
      */
     public DDIMScheduler(SchedulerConfig config, float eta) {
         super(config);
+        requireNoEpsilonAtZeroSnr(config);
         if (!(eta >= 0) || Float.isInfinite(eta)) {
             throw new IllegalArgumentException("DDIM eta must be a finite number ≥ 0, got " + eta);
         }

@@ -34,6 +34,7 @@ public final class DDPMScheduler extends BaseScheduler {
     /** A DDPM sampler for {@code config} ({@code variance_type} fixed_small or fixed_large). */
     public DDPMScheduler(SchedulerConfig config) {
         super(config);
+        requireNoEpsilonAtZeroSnr(config);
     }
 
     @Override

@@ -40,6 +40,7 @@ public final class DPMSolverMultistepScheduler extends BaseScheduler {
      */
     public DPMSolverMultistepScheduler(SchedulerConfig config) {
         super(config);
+        rejectZeroTerminalSnr(config, "DPMSolverMultistepScheduler");
         if (config.solverOrder() > 2) {
             throw new IllegalArgumentException("DPMSolverMultistepScheduler: solver_order " + config.solverOrder()
                     + " is not supported (supported: 1, 2)");

@@ -26,6 +26,7 @@ public final class EulerAncestralDiscreteScheduler extends BaseScheduler {
     /** An Euler-ancestral sampler for {@code config}. */
     public EulerAncestralDiscreteScheduler(SchedulerConfig config) {
         super(config);
+        rejectZeroTerminalSnr(config, "EulerAncestralDiscreteScheduler");
     }
 
     @Override

@@ -29,6 +29,7 @@ public final class EulerDiscreteScheduler extends BaseScheduler {
     /** An Euler sampler for {@code config}. */
     public EulerDiscreteScheduler(SchedulerConfig config) {
         super(config);
+        rejectZeroTerminalSnr(config, "EulerDiscreteScheduler");
     }
 
     @Override

@@ -32,17 +32,51 @@ public final class NoiseSchedule {
         }
     }
 
-    /** The schedule described by {@code config} (its β settings and {@code num_train_timesteps}). */
+    /**
+     * The schedule described by {@code config} (its β settings, {@code num_train_timesteps} and
+     * {@code rescale_betas_zero_snr}).
+     */
     public static NoiseSchedule of(SchedulerConfig config) {
+        NoiseSchedule s = new NoiseSchedule(baseBetas(config));
+        return config.rescaleBetasZeroSnr() ? new NoiseSchedule(zeroTerminalSnrBetas(s.alphasCumprod)) : s;
+    }
+
+    /**
+     * β rescaled to zero terminal SNR (Lin et al. 2023, "Common Diffusion Noise Schedules and Sample Steps are
+     * Flawed", algorithm 1, as diffusers' {@code rescale_zero_terminal_snr}): √ᾱ is shifted so that √ᾱ_{N−1} = 0
+     * and scaled so that √ᾱ₀ is unchanged, √ᾱ'_t = (√ᾱ_t − √ᾱ_{N−1})·√ᾱ₀ / (√ᾱ₀ − √ᾱ_{N−1}); then α'_t =
+     * ᾱ'_t / ᾱ'_{t−1} (α'₀ = ᾱ'₀) and β' = 1 − α'. So β'_{N−1} = 1 and the last training step is pure noise, as
+     * sampling's first step is. Computed in float64 from the float32 ᾱ, then rounded (diffusers computes in float32:
+     * the two agree to about 1e-7).
+     */
+    static float[] zeroTerminalSnrBetas(float[] alphasCumprod) {
+        int n = alphasCumprod.length;
+        double first = Math.sqrt(alphasCumprod[0]);
+        double last = Math.sqrt(alphasCumprod[n - 1]);
+        double[] abar = new double[n];
+        for (int t = 0; t < n; t++) {
+            double r = (Math.sqrt(alphasCumprod[t]) - last) * first / (first - last);
+            abar[t] = r * r;
+        }
+        float[] b = new float[n];
+        for (int t = 0; t < n; t++) {
+            double alpha = t == 0 ? abar[0] : abar[t] / abar[t - 1];
+            b[t] = (float) (1 - alpha);
+        }
+        return b;
+    }
+
+    /** β of the configured schedule before any rescaling. */
+    private static float[] baseBetas(SchedulerConfig config) {
         int n = config.numTrainTimesteps();
         if (config.trainedBetas() != null) {
             float[] b = new float[n];
             for (int t = 0; t < n; t++) {
                 b[t] = config.trainedBetas().get(t).floatValue();
             }
-            return new NoiseSchedule(b);
+            return b;
         }
-        return new NoiseSchedule(switch (config.betaSchedule()) {
+        return switch (config.betaSchedule()) {
             case LINEAR -> DiffusersNumerics.torchLinspaceFloat32(config.betaStart(), config.betaEnd(), n);
             case SCALED_LINEAR -> {
                 float[] b = DiffusersNumerics.torchLinspaceFloat32(
@@ -53,7 +87,7 @@ public final class NoiseSchedule {
                 yield b;
             }
             case SQUAREDCOS_CAP_V2 -> cosineBetas(n);
-        });
+        };
     }
 
     /** diffusers' {@code betas_for_alpha_bar(N, max_beta=0.999, alpha_transform_type="cosine")}. */

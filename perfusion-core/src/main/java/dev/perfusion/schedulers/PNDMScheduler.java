@@ -38,6 +38,7 @@ public final class PNDMScheduler extends BaseScheduler {
      */
     public PNDMScheduler(SchedulerConfig config) {
         super(config);
+        rejectZeroTerminalSnr(config, "PNDMScheduler");
         if (!config.skipPrkSteps()) {
             throw new IllegalArgumentException("PNDMScheduler: skip_prk_steps false (Runge–Kutta warm-up steps) is not"
                     + " supported; use skip_prk_steps true (PLMS), as Stable Diffusion's config does");

@@ -51,6 +51,9 @@ import java.util.function.Function;
  * @param lambdaMinClipped  {@code lambda_min_clipped} of DPM-Solver: timesteps whose log-SNR λ is below it are
  *                          not used (default −∞)
  * @param skipPrkSteps      {@code skip_prk_steps} of PNDM (default false in diffusers; SD v1.x: true)
+ * @param rescaleBetasZeroSnr {@code rescale_betas_zero_snr}: rescale β so that ᾱ_{N−1} = 0, zero terminal SNR
+ *                          (Lin et al. 2023, algorithm 1; default false). DDIM and DDPM only, with
+ *                          {@code v_prediction}
  */
 public record SchedulerConfig(
         int numTrainTimesteps,
@@ -73,7 +76,8 @@ public record SchedulerConfig(
         boolean lowerOrderFinal,
         boolean eulerAtFinal,
         double lambdaMinClipped,
-        boolean skipPrkSteps) {
+        boolean skipPrkSteps,
+        boolean rescaleBetasZeroSnr) {
 
     /** {@code beta_schedule}: how β_t runs from {@code beta_start} to {@code beta_end}. */
     public enum BetaSchedule {
@@ -268,7 +272,6 @@ public record SchedulerConfig(
         Values v = new Values(m);
         // Keys whose only values here are diffusers' defaults: anything else would change the maths silently.
         v.require("thresholding", false);
-        v.require("rescale_betas_zero_snr", false);
         v.require("use_lu_lambdas", false);
         v.requireString("algorithm_type", "dpmsolver++", "deis"); // "deis" is mapped to dpmsolver++ by diffusers
         v.requireString("solver_type", "midpoint", "logrho", "bh1", "bh2"); // mapped to midpoint by diffusers
@@ -295,7 +298,8 @@ public record SchedulerConfig(
                 v.bool("lower_order_final", true),
                 v.bool("euler_at_final", false),
                 v.number("lambda_min_clipped", Double.NEGATIVE_INFINITY),
-                v.bool("skip_prk_steps", false));
+                v.bool("skip_prk_steps", false),
+                v.bool("rescale_betas_zero_snr", false));
     }
 
     /** This config as diffusers' keys and JSON-like values (null components are left out). */
@@ -330,6 +334,7 @@ public record SchedulerConfig(
         m.put("euler_at_final", eulerAtFinal);
         m.put("lambda_min_clipped", lambdaMinClipped);
         m.put("skip_prk_steps", skipPrkSteps);
+        m.put("rescale_betas_zero_snr", rescaleBetasZeroSnr);
         return Collections.unmodifiableMap(m);
     }
 

@@ -127,7 +127,7 @@ class SchedulerConfigTest {
         "{\"beta_end\": 1.5}                              | beta_end",
         "{\"clip_sample\": \"no\"}                        | clip_sample",
         "{\"thresholding\": true}                         | thresholding",
-        "{\"rescale_betas_zero_snr\": true}               | rescale_betas_zero_snr",
+        "{\"rescale_betas_zero_snr\": \"yes\"}            | rescale_betas_zero_snr",
         "{\"algorithm_type\": \"sde-dpmsolver++\"}        | algorithm_type",
         "{\"solver_type\": \"heun\"}                      | solver_type",
         "{\"interpolation_type\": \"log_linear\"}         | interpolation_type",

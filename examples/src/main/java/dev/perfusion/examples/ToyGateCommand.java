@@ -66,7 +66,7 @@ public final class ToyGateCommand implements Callable<Integer> {
             String md = String.format(Locale.ROOT, "Quality gate of %s (%d DDIM steps, guidance %.1f, seed %d):%n%n%s"
                     + "%nThe same scenes rendered, encoded and decoded by the model's VAE alone (no denoiser can score"
                     + " above this on this VAE):%n%n%s"
-                    + "%nWhich words the denoiser reads: change of its ε-loss on %d one-object scenes when one word of"
+                    + "%nWhich words the denoiser reads: change of its training loss on %d one-object scenes when one word of"
                     + " the caption is swapped for a wrong one (0 %%: the word is ignored):%n%n%s",
                     dir.getFileName(), steps, guidance, seed, r.markdown(), ceiling.markdown(), PROBE_SCENES,
                     ToyConditioningProbe.table(probe));

@@ -17,7 +17,8 @@ import java.util.function.UnaryOperator;
 
 /**
  * Which words of a prompt a toy base model's denoiser actually uses, long before the quality gate shows it: for
- * one-object scenes, the ε-prediction loss ‖ε_θ(z_t, t, E(c')) − ε‖² with one attribute of the caption c swapped
+ * one-object scenes, the training loss ‖ε_θ(z_t, t, E(c')) − ε‖² (or its v-prediction counterpart, as the model's
+ * scheduler config says) with one attribute of the caption c swapped
  * (c' says "green" where the image is red) against the loss with the true caption c, at the same z_t = √ᾱ_t·z₀ +
  * √(1−ᾱ_t)·ε. A model that reads the attribute predicts worse under the wrong word; a relative change of 0 means the
  * denoiser ignores that word (its images then get that attribute right only by chance).
@@ -31,7 +32,7 @@ public final class ToyConditioningProbe {
     public enum Attribute { COLOUR, SHAPE, SIZE, POSITION }
 
     /**
-     * The mean ε-loss at one timestep with the true caption and with one attribute swapped.
+     * The mean training loss at one timestep with the true caption and with one attribute swapped.
      *
      * @param attribute   the swapped attribute
      * @param timestep    t
@@ -131,7 +132,7 @@ public final class ToyConditioningProbe {
         return values[(v.ordinal() + 1) % values.length];
     }
 
-    /** Mean ε-loss at timestep t for every scene. */
+    /** Mean training loss (ε or v target) at timestep t over the scenes. */
     private static double loss(StableDiffusionPipeline p, DDPMScheduler ddpm, Tensor z0, Tensor eps, Tensor cond,
                                int t) {
         int n = z0.dim(0);
@@ -141,8 +142,9 @@ public final class ToyConditioningProbe {
         Arrays.fill(tl, t);
         try (TensorScope scope = TensorScope.open()) {
             Tensor zt = ddpm.addNoise(z0, eps, ts);                                        // [N, 4, 8, 8]
+            Tensor target = ddpm.trainingTarget(z0, eps, ts);                              // [N, 4, 8, 8]: ε or v
             Tensor pred = p.unet().forward(zt, p.backend().fromArray(tl, Shape.of(n)), cond); // [N, 4, 8, 8]
-            return Ops.mseLoss(pred, eps).toFloatArray()[0];
+            return Ops.mseLoss(pred, target).toFloatArray()[0];
         }
     }
 

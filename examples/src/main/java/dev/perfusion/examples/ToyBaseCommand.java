@@ -46,6 +46,11 @@ public final class ToyBaseCommand implements Callable<Integer> {
             + " model's; give each continued run its own, or it replays the draws of the run before it)")
     Long seed;
 
+    @Option(names = "--zero-terminal-snr", description = "train the denoiser with zero terminal SNR and v-prediction"
+            + " (Lin et al. 2023; the run's model then samples with trailing DDIM timesteps); without it a continued run"
+            + " keeps its model's schedule")
+    boolean zeroTerminalSnr;
+
     @Option(names = "--backend", defaultValue = "auto", description = "auto, nd4j or reference (default: ${DEFAULT-VALUE})")
     String backendName;
 
@@ -59,6 +64,7 @@ public final class ToyBaseCommand implements Callable<Integer> {
         if (seed != null) {
             s = s.withSeed(seed);
         }
+        s = s.withZeroTerminalSnr(zeroTerminalSnr);
         StageProgress bar = new StageProgress(System.err);
         try (Backend be = Backends.create(backendName)) {
             long start = System.nanoTime();

@@ -131,9 +131,12 @@ public final class ToyBaseTrainer {
                 }
             }
             ToyVocabulary.write(tmp.resolve("tokenizer"));
-            writeJson(tmp.resolve("scheduler").resolve("scheduler_config.json"), ToyModelConfigs.scheduler());
+            String schedulerJson = schedulerConfig(initFrom);
+            Files.createDirectories(tmp.resolve("scheduler"));
+            Files.writeString(tmp.resolve("scheduler").resolve("scheduler_config.json"), schedulerJson.strip() + "\n",
+                    StandardCharsets.UTF_8);
             writeJson(tmp.resolve("model_index.json"), ToyModelConfigs.modelIndex());
-            trainDenoiser(tmp, initFrom);
+            trainDenoiser(tmp, initFrom, SchedulerConfig.fromJson(schedulerJson));
             Files.move(tmp, output, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             deleteFolder(tmp);
@@ -302,7 +305,7 @@ public final class ToyBaseTrainer {
     }
 
     /** Stage 2: UNet and text encoder on the latents of {@code latentScenes} scenes; writes both into {@code dir}. */
-    private void trainDenoiser(Path dir, Path initFrom) throws IOException {
+    private void trainDenoiser(Path dir, Path initFrom, SchedulerConfig schedulerConfig) throws IOException {
         ToyTrainSettings s = settings;
         if (s.unetSteps() == 0) {
             copyModule(initFrom.resolve("text_encoder"), dir.resolve("text_encoder"), "model.safetensors");
@@ -355,7 +358,7 @@ public final class ToyBaseTrainer {
             params.addAll(text.parameters());
             AdamW opt = new AdamW(List.of(new AdamW.ParamGroup("denoiser", s.unetLr(), params)), s.weightDecay());
             ExponentialMovingAverage ema = new ExponentialMovingAverage(params, s.emaDecay());
-            DDPMScheduler ddpm = new DDPMScheduler(SchedulerConfig.fromMap(ToyModelConfigs.scheduler()));
+            DDPMScheduler ddpm = new DDPMScheduler(schedulerConfig);
             int numTrain = ddpm.noiseSchedule().numTrainTimesteps();
             SplittableRandom rnd = new SplittableRandom(s.seed() ^ 0xD1FF);
             int b = s.unetBatch();
@@ -410,6 +413,19 @@ public final class ToyBaseTrainer {
             SafeTensors.write(unetDir.resolve("diffusion_pytorch_model.safetensors"), unet.stateDict(),
                     Map.of("format", "pt"));
         }
+    }
+
+    /**
+     * The noise schedule and prediction type of this run: {@link ToyModelConfigs#zeroTerminalSnrScheduler()} when
+     * the settings ask for zero terminal SNR, else the continued model's own (so its denoiser keeps the target it
+     * was trained on), else {@link ToyModelConfigs#scheduler()}.
+     */
+    private String schedulerConfig(Path initFrom) throws IOException {
+        if (settings.zeroTerminalSnr()) {
+            return JsonWriter.write(ToyModelConfigs.zeroTerminalSnrScheduler());
+        }
+        return initFrom == null ? JsonWriter.write(ToyModelConfigs.scheduler())
+                : readConfig(initFrom.resolve("scheduler").resolve("scheduler_config.json"));
     }
 
     /** The text of a model's config.json, which must exist. */

@@ -108,6 +108,20 @@ public final class ToyModelConfigs {
         return m;
     }
 
+    /**
+     * {@link #scheduler()} with zero terminal SNR (Lin et al. 2023): β rescaled so that the last training step is
+     * pure noise, v-prediction (ε says nothing about x₀ there) and trailing timesteps (sampling starts at t = 999).
+     * With SD's schedule 6.8 % of the clean latent survives at t = 999, enough for a denoiser to locate an object
+     * from z_t alone and never learn the caption's position words (docs/EVALUATION.md).
+     */
+    public static Map<String, Object> zeroTerminalSnrScheduler() {
+        Map<String, Object> m = scheduler();
+        m.put("prediction_type", "v_prediction");
+        m.put("rescale_betas_zero_snr", true);
+        m.put("timestep_spacing", "trailing");
+        return m;
+    }
+
     /** model_index.json. */
     public static Map<String, Object> modelIndex() {
         Map<String, Object> m = new LinkedHashMap<>();

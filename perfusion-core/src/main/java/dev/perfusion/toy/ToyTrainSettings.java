@@ -16,10 +16,13 @@ package dev.perfusion.toy;
  * @param captionDropout probability of training on the empty prompt (for classifier-free guidance)
  * @param emaDecay       decay of the weights' moving average saved as the model
  * @param seed           seed of initialisation, noise and sampling order
+ * @param zeroTerminalSnr train the denoiser with {@link ToyModelConfigs#zeroTerminalSnrScheduler()}
+ *                       (v-prediction, zero terminal SNR) instead of the continued model's schedule or
+ *                       {@link ToyModelConfigs#scheduler()}
  */
 public record ToyTrainSettings(int vaeSteps, int vaeBatch, double vaeLr, double klWeight, int unetSteps, int unetBatch,
                                double unetLr, double weightDecay, int warmupSteps, int latentScenes,
-                               double captionDropout, double emaDecay, long seed) {
+                               double captionDropout, double emaDecay, long seed, boolean zeroTerminalSnr) {
     public ToyTrainSettings {
         positive("vaeSteps", vaeSteps);
         positive("vaeBatch", vaeBatch);
@@ -39,6 +42,14 @@ public record ToyTrainSettings(int vaeSteps, int vaeBatch, double vaeLr, double 
         }
     }
 
+    /** Settings on the model's own (or the default ε) schedule. */
+    public ToyTrainSettings(int vaeSteps, int vaeBatch, double vaeLr, double klWeight, int unetSteps, int unetBatch,
+                            double unetLr, double weightDecay, int warmupSteps, int latentScenes,
+                            double captionDropout, double emaDecay, long seed) {
+        this(vaeSteps, vaeBatch, vaeLr, klWeight, unetSteps, unetBatch, unetLr, weightDecay, warmupSteps, latentScenes,
+                captionDropout, emaDecay, seed, false);
+    }
+
     /** The shipped model's settings. */
     public static ToyTrainSettings defaults() {
         return new ToyTrainSettings(600, 16, 1e-3, 1e-5, 700, 16, 1e-3, 0.01, 50, 12_800, 0.1, 0.995, 7);
@@ -47,13 +58,14 @@ public record ToyTrainSettings(int vaeSteps, int vaeBatch, double vaeLr, double 
     /** These settings with other step counts (quick runs and tests). */
     public ToyTrainSettings withSteps(int vae, int unet) {
         return new ToyTrainSettings(vae, vaeBatch, vaeLr, klWeight, unet, unetBatch, unetLr, weightDecay,
-                Math.min(warmupSteps, Math.max(vae, unet)), latentScenes, captionDropout, emaDecay, seed);
+                Math.min(warmupSteps, Math.max(vae, unet)), latentScenes, captionDropout, emaDecay, seed,
+                zeroTerminalSnr);
     }
 
     /** These settings with another number of encoded scenes. */
     public ToyTrainSettings withLatentScenes(int n) {
         return new ToyTrainSettings(vaeSteps, vaeBatch, vaeLr, klWeight, unetSteps, unetBatch, unetLr, weightDecay,
-                warmupSteps, n, captionDropout, emaDecay, seed);
+                warmupSteps, n, captionDropout, emaDecay, seed, zeroTerminalSnr);
     }
 
     /**
@@ -62,7 +74,13 @@ public record ToyTrainSettings(int vaeSteps, int vaeBatch, double vaeLr, double 
      */
     public ToyTrainSettings withSeed(long newSeed) {
         return new ToyTrainSettings(vaeSteps, vaeBatch, vaeLr, klWeight, unetSteps, unetBatch, unetLr, weightDecay,
-                warmupSteps, latentScenes, captionDropout, emaDecay, newSeed);
+                warmupSteps, latentScenes, captionDropout, emaDecay, newSeed, zeroTerminalSnr);
+    }
+
+    /** These settings with the denoiser trained on zero terminal SNR (or not). */
+    public ToyTrainSettings withZeroTerminalSnr(boolean on) {
+        return new ToyTrainSettings(vaeSteps, vaeBatch, vaeLr, klWeight, unetSteps, unetBatch, unetLr, weightDecay,
+                warmupSteps, latentScenes, captionDropout, emaDecay, seed, on);
     }
 
     private static void positive(String what, int v) {

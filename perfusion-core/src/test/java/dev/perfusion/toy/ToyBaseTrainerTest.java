@@ -13,6 +13,7 @@ import dev.perfusion.io.SafeTensors;
 import dev.perfusion.pipeline.GenerationRequest;
 import dev.perfusion.pipeline.GenerationResult;
 import dev.perfusion.pipeline.StableDiffusionPipeline;
+import dev.perfusion.schedulers.SchedulerConfig;
 import dev.perfusion.tensor.Backend;
 import dev.perfusion.tensor.Backends;
 import dev.perfusion.tensor.Shape;
@@ -229,6 +230,28 @@ class ToyBaseTrainerTest {
         Path cont = dir.resolve("continued");
         new ToyBaseTrainer(backend, CHEAP, null).train(cont, base.resolve("vae"), base);
         assertEquals(changed.strip(), Files.readString(cont.resolve("unet").resolve("config.json")).strip());
+    }
+
+    @Test
+    void aZeroTerminalSnrRunWritesItsScheduleAndAContinuedRunKeepsIt(@TempDir Path dir) throws IOException {
+        Path base = tinyModel();
+        Path z = dir.resolve("zero-snr");
+        new ToyBaseTrainer(backend, CHEAP.withZeroTerminalSnr(true), null).train(z, base.resolve("vae"), base);
+        String zSchedule = Files.readString(z.resolve("scheduler").resolve("scheduler_config.json"));
+        SchedulerConfig c = SchedulerConfig.fromJson(zSchedule);
+        assertTrue(c.rescaleBetasZeroSnr(), zSchedule);
+        assertEquals(SchedulerConfig.PredictionType.V_PREDICTION, c.predictionType(), zSchedule);
+        Path cont = dir.resolve("continued");
+        new ToyBaseTrainer(backend, CHEAP, null).train(cont, z.resolve("vae"), z);
+        assertEquals(zSchedule, Files.readString(cont.resolve("scheduler").resolve("scheduler_config.json")));
+        assertEquals(JsonWriter.write(ToyModelConfigs.scheduler()).strip(),
+                Files.readString(base.resolve("scheduler").resolve("scheduler_config.json")).strip(),
+                "a fresh run keeps the default ε schedule");
+        try (StableDiffusionPipeline p = StableDiffusionPipeline.load(cont, backend)) {
+            BufferedImage img = p.generate(GenerationRequest.builder("a small red circle on the left, on a white"
+                    + " background").steps(2).size(32, 32).build()).images().get(0);
+            assertEquals(32, img.getWidth());
+        }
     }
 
     private static void copyTree(Path from, Path to) throws IOException {

@@ -1,6 +1,7 @@
 package dev.perfusion.toy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -59,6 +60,15 @@ class ToyTrainSettingsTest {
         assertEquals(new ToyTrainSettings(t.vaeSteps(), t.vaeBatch(), t.vaeLr(), t.klWeight(), t.unetSteps(),
                 t.unetBatch(), t.unetLr(), t.weightDecay(), t.warmupSteps(), t.latentScenes(), t.captionDropout(),
                 t.emaDecay(), 11), s);
+    }
+
+    @Test
+    void zeroTerminalSnrIsOffByDefaultAndSurvivesTheOtherWithers() {
+        assertFalse(D.zeroTerminalSnr());
+        ToyTrainSettings z = D.withZeroTerminalSnr(true);
+        assertTrue(z.zeroTerminalSnr());
+        assertTrue(z.withSteps(1, 1).withSeed(3).withLatentScenes(8).zeroTerminalSnr());
+        assertEquals(D, z.withZeroTerminalSnr(false));
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.perfusion.examples;
 import dev.perfusion.pipeline.StableDiffusionPipeline;
 import dev.perfusion.tensor.Backend;
 import dev.perfusion.tensor.Backends;
+import dev.perfusion.toy.ToyConceptReconstruction;
 import dev.perfusion.toy.ToyConditioningProbe;
 import dev.perfusion.toy.ToyQualityGate;
 import java.nio.charset.StandardCharsets;
@@ -61,14 +62,18 @@ public final class ToyGateCommand implements Callable<Integer> {
             ImageIO.write(ToyQualityGate.grid(r.twoImages().subList(0, Math.min(64, scenes)), 16, 3), "png",
                     out.resolve("two-objects.png").toFile());
             ToyQualityGate.Result ceiling = ToyQualityGate.reconstructionCeiling(p.vae(), scenes);
+            String conceptReconstruction = ToyConceptReconstruction.markdown(ToyConceptReconstruction.measure(p.vae()));
             List<ToyConditioningProbe.Sensitivity> probe = ToyConditioningProbe.measure(p, PROBE_SCENES,
                     PROBE_TIMESTEPS, seed);
             String md = String.format(Locale.ROOT, "Quality gate of %s (%d DDIM steps, guidance %.1f, seed %d):%n%n%s"
                     + "%nThe same scenes rendered, encoded and decoded by the model's VAE alone (no denoiser can score"
                     + " above this on this VAE):%n%n%s"
+                    + "%nThe novel concepts rendered, encoded and decoded by the same VAE, scored by Perfusion's fidelity"
+                    + " measure, beside flat stand-ins without the concept's pattern:%n%n%s"
                     + "%nWhich words the denoiser reads: change of its training loss on %d one-object scenes when one word of"
                     + " the caption is swapped for a wrong one (0 %%: the word is ignored):%n%n%s",
-                    dir.getFileName(), steps, guidance, seed, r.markdown(), ceiling.markdown(), PROBE_SCENES,
+                    dir.getFileName(), steps, guidance, seed, r.markdown(), ceiling.markdown(), conceptReconstruction,
+                    PROBE_SCENES,
                     ToyConditioningProbe.table(probe));
             Files.writeString(out.resolve("gate.md"), md, StandardCharsets.UTF_8);
             System.out.print(md);

@@ -156,7 +156,8 @@ public final class ToyQualityGate {
         return out;
     }
 
-    private static List<BufferedImage> reconstruct(AutoencoderKL vae, List<Scene> scenes) {
+    /** Each scene rendered, encoded to its latent mean and decoded, in chunks of 50. */
+    static List<BufferedImage> reconstruct(AutoencoderKL vae, List<Scene> scenes) {
         Backend be = vae.backend();
         int side = ToyWorld.SIZE;
         int hw = side * side;

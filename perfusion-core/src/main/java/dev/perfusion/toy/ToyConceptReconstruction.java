@@ -36,7 +36,7 @@ public final class ToyConceptReconstruction {
                       double flatShape) {
     }
 
-    /** The concepts through {@code vae}'s encode → decode (the latent mean, as training encodes). */
+    /** The concepts through {@code vae}'s encode → decode (the latent mean, no sampling). */
     public static List<Row> measure(AutoencoderKL vae) {
         return measure(scenes -> ToyQualityGate.reconstruct(vae, scenes));
     }

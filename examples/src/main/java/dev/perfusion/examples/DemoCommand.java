@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code perfusion demo}, the README's main command: trains one Perfusion concept (the toy world's striped
+ * {@code perfusion demo}, the README's main command: trains one Perfusion concept (the toy world's two-tone
  * {@code <ring>}) on the shipped toy base model, samples compositions with it, and measures them with the toy world's
  * analytic checker — a PNG grid, the concept file and a metrics table, in a few minutes on a laptop CPU. Pass
  * {@code --model} with a real SD v1.5 folder plus {@code --images/--placeholder/--superclass/--prompt/--covariance}
@@ -29,7 +29,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "perfusion-demo", description = "output folder, new or empty (default: ${DEFAULT-VALUE})")
     Path out;
 
-    @Option(names = "--concept", defaultValue = "<ring>", description = "toy concept: <ring> or <checker> (default: ${DEFAULT-VALUE})")
+    @Option(names = "--concept", defaultValue = "<ring>", description = "toy concept: <ring> or <diamond> (default: ${DEFAULT-VALUE})")
     String concept;
 
     @Option(names = "--train-steps", description = "Perfusion optimizer steps (default: the demo's)")

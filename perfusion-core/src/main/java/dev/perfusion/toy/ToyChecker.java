@@ -22,12 +22,15 @@ import java.util.Set;
  *       pixel {@code p} is explained, for every colour class, as {@code p ≈ bg + Σ αᵢ (cᵢ − bg)} with
  *       {@code αᵢ ≥ 0}, {@code Σ αᵢ ≤ 1} (least squares in RGB over that simplex); {@code Σ αᵢ} is the class's
  *       <i>coverage</i> of the pixel. The classes are the four grammar colours (one {@code cᵢ} each) and each
- *       {@link NovelConcept} (its two colours together, so that its pattern and the blends inside it are one class;
+ *       {@link NovelConcept} (its two colours together, so that the blends where its halves meet are one class;
  *       {@link #check} uses only the concepts its scene names, see {@link #read(int[], Set)}).
  *       The pixel takes the class of least squared residual (a two-colour class is charged
  *       {@value #TWO_COLOR_PENALTY} extra, as its second colour also fits noise), and is an object pixel when that
  *       coverage is at least {@value #COVERAGE_THRESHOLD}; otherwise background. Backgrounds are achromatic and
  *       every class colour saturated, so pixels near the background have coverage near 0 whatever their hue.</li>
+ *   <li><b>Concepts.</b> A concept is drawn in two grammar colours, so its halves first read as those colours; a
+ *       foreground component whose pixels lie where the concept's pattern puts its two colours is relabelled as
+ *       the concept ({@link ConceptLayout}).</li>
  *   <li><b>Objects.</b> 4-connected regions of one class; regions under {@value #MIN_AREA} pixels are specks and
  *       dropped. A region at least {@value #SPLIT_WIDTH} pixels wide is wider than any grammar object (at most 14)
  *       and so two touching objects of one colour (two large circles or triangles whose jitter brings them together
@@ -57,7 +60,7 @@ import java.util.Set;
  *
  * <p>{@link #check} matches each expected object to the largest detection at its position (else to the nearest
  * remaining one, with its position wrong) and judges the attributes ({@link ObjectCheck}); detections left over are
- * extra objects. {@link #conceptShare} says how much of an object at a position is made of a concept's colours.
+ * extra objects. {@link #conceptShare} says how much of an object at a position was recognised as a concept.
  *
  * <p>The measures work on 32 × 32 images only; both the int[] (0xRRGGBB, row-major, as {@link ToyRenderer#render}
  * returns) and the {@link BufferedImage} forms are accepted. Stateless and thread-safe.
@@ -94,11 +97,9 @@ public final class ToyChecker {
     }
 
     /**
-     * Reads an image with the four grammar colours and only the given concepts as pixel classes. {@link #check}
-     * uses the concepts its scene names: a generated object's shading can drift toward a concept colour (a red
-     * object's orange rim is nearer {@code <checker>}'s orange than red), and a concept that is not asked for
-     * would cut such an object into pieces; an unasked concept that does appear reads as grammar colours and
-     * still counts against the image.
+     * Reads an image with the four grammar colours and only the given concepts as pixel classes and layouts.
+     * {@link #check} uses the concepts its scene names: an unasked concept that does appear reads as its two grammar
+     * colours and counts against the image.
      */
     public static ImageReading read(int[] image, Set<NovelConcept> concepts) {
         java.util.Objects.requireNonNull(concepts, "concepts");
@@ -106,7 +107,19 @@ public final class ToyChecker {
         int bg = borderMedian(image);
         double[][] vec = classVectors(bg, concepts);
         int[] labels = classify(image, bg, vec);
-        List<int[]> regions = regions(labels, false);
+        // a recognised concept is one object even where its halves do not touch; other regions as found
+        List<int[]> regions = ConceptLayout.relabel(labels, concepts, NAMED);
+        boolean[] taken = new boolean[labels.length];
+        for (int[] group : regions) {
+            for (int p : group) {
+                taken[p] = true;
+            }
+        }
+        for (int[] region : regions(labels, false)) {
+            if (!taken[region[0]]) {
+                regions.add(region);
+            }
+        }
         int[] owner = new int[image.length]; // 1 + index of the region a pixel belongs to, 0 for none
         for (int i = 0; i < regions.size(); i++) {
             for (int p : regions.get(i)) {
@@ -179,13 +192,18 @@ public final class ToyChecker {
     }
 
     /**
-     * How much the concept's colours dominate the object at a position: over the foreground regions (object pixels
-     * of any class, 4-connected, specks dropped, wide regions split as for {@link #read}) whose centroid lies in the
-     * position's third, the largest fraction of pixels of the concept's class; 0 when there is none.
+     * How much of the object at a position is the concept, read with the grammar colours and this concept only (as
+     * {@link #check} reads a scene that names it): over the foreground regions (object pixels of any class,
+     * 4-connected, specks dropped, wide regions split as for {@link #read}) whose centroid lies in the position's
+     * third, the largest fraction of pixels of the concept's class once {@link ConceptLayout} has relabelled the
+     * objects laid out as a concept; 0 when there is none.
      */
     public static double conceptShare(int[] image, NovelConcept concept, ToyWorld.Position position) {
         checkImage(image);
-        int[] labels = classify(image, borderMedian(image));
+        int bg = borderMedian(image);
+        Set<NovelConcept> only = EnumSet.of(concept);
+        int[] labels = classify(image, bg, classVectors(bg, only));
+        ConceptLayout.relabel(labels, only, NAMED);
         int k = NAMED + concept.ordinal();
         double best = 0;
         for (int[] region : regions(labels, true)) {
@@ -203,7 +221,7 @@ public final class ToyChecker {
         return best;
     }
 
-    /** Whether the concept is present at the position: its colours make up at least half an object there. */
+    /** Whether the concept is present at the position: it makes up at least half an object there. */
     public static boolean conceptPresent(int[] image, NovelConcept concept, ToyWorld.Position position) {
         return conceptShare(image, concept, position) >= 0.5;
     }
@@ -447,7 +465,7 @@ public final class ToyChecker {
     }
 
     /** Adds the region, or its two halves by 2-means in x when it is too wide for one object (recursively). */
-    private static void split(int[] region, List<int[]> out) {
+    static void split(int[] region, List<int[]> out) {
         int minX = N;
         int maxX = -1;
         for (int p : region) {

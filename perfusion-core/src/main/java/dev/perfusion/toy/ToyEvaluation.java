@@ -411,7 +411,7 @@ public record ToyEvaluation(Path model, Path output, List<NovelConcept> concepts
     }
 
     /**
-     * Builds a {@link ToyEvaluation}. Defaults: concepts RING and CHECKER, 6 images each, 150 optimizer steps of
+     * Builds a {@link ToyEvaluation}. Defaults: concepts RING and DIAMOND, 6 images each, 150 optimizer steps of
      * batch 4 × accumulation 1, TrainConfig's learning rates, masked loss, β sweep 0.5 … 0.9 with each concept's τ,
      * 8 seeds (0 … 7), DDIM with 20 steps and guidance 4, 4,096 covariance captions, seed 0, batches of up to 64
      * images, the ND4J backend.
@@ -423,7 +423,7 @@ public record ToyEvaluation(Path model, Path output, List<NovelConcept> concepts
     public static final class Builder {
         private Path model;
         private Path output;
-        private List<NovelConcept> concepts = List.of(NovelConcept.RING, NovelConcept.CHECKER);
+        private List<NovelConcept> concepts = List.of(NovelConcept.RING, NovelConcept.DIAMOND);
         private int imagesPerConcept = 6;
         private int trainSteps = 150;
         private int batchSize = 4;

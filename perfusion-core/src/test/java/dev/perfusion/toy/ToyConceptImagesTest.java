@@ -54,8 +54,11 @@ class ToyConceptImagesTest {
                         + " full, " + partial + " partial");
                 // the coverage integrates to the outline's exact area within sub-sampling error
                 double r = ToyWorld.Size.LARGE.radius();
-                double area = c.outline() == ToyWorld.Outline.RING ? Math.PI * r * r * (1 - 0.55 * 0.55)
-                        : (1.8 * r) * (1.8 * r);
+                double area = switch (c.outline()) {
+                    case RING -> Math.PI * r * r * (1 - 0.55 * 0.55);
+                    case DIAMOND -> 2 * r * r;
+                    default -> throw new AssertionError("no area formula for " + c.outline());
+                };
                 assertEquals(area, sum, 0.05 * area, c + " coverage area");
                 // the corners are background
                 assertEquals(0, mask.getRaster().getSample(0, 0, 0));

@@ -64,13 +64,13 @@ class ToyEvaluationTest {
         assertTrue(r.sd15FileBytes() > r.sd15TensorBytes() && r.sd15FileBytes() <= 110_000,
                 "SD v1.5 concept file " + r.sd15FileBytes() + " bytes");
         assertTrue(tasks.contains("covariance") && tasks.contains("train <ring> PERFUSION")
-                && tasks.contains("compose <ring> + <checker>"), tasks.toString());
+                && tasks.contains("compose <ring> + <diamond>"), tasks.toString());
 
         for (String f : List.of("results.csv", "sweep.png", "summary.md", "composition.png", "toy.cov",
                 "grids/ring-perfusion.png", "grids/ring-no-key-locking.png", "grids/ring-embedding-only.png",
-                "grids/checker-perfusion.png", "concepts/ring-perfusion.perfusion",
-                "concepts/checker-embedding-only.perfusion", "concepts/ring-images/ring-01.png",
-                "concepts/checker-masks/checker-00.png")) {
+                "grids/diamond-perfusion.png", "concepts/ring-perfusion.perfusion",
+                "concepts/diamond-embedding-only.perfusion", "concepts/ring-images/ring-01.png",
+                "concepts/diamond-masks/diamond-00.png")) {
             assertTrue(Files.isRegularFile(out.resolve(f)), f);
         }
         for (Map.Entry<String, Long> e : r.conceptFileBytes().entrySet()) {
@@ -137,7 +137,7 @@ class ToyEvaluationTest {
         assertThrows(IllegalArgumentException.class, () -> ToyEvaluation.builder().model(dir).output(dir)
                 .concepts(List.of(NovelConcept.RING, NovelConcept.RING)).build());
         ToyEvaluation d = ToyEvaluation.builder().model(dir).output(dir).backend(ToyTestModel.backend()).build();
-        assertEquals(List.of(NovelConcept.RING, NovelConcept.CHECKER), d.concepts());
+        assertEquals(List.of(NovelConcept.RING, NovelConcept.DIAMOND), d.concepts());
         assertEquals(4, d.batchSize() * d.gradientAccumulation());
         assertEquals(8, d.seeds().size());
         assertEquals(6, d.imagesPerConcept());

@@ -59,7 +59,7 @@ class ToySceneTest {
                 Scene.of(Background.WHITE, thing, SMALL_YELLOW_TRIANGLE_RIGHT).caption());
         SceneObject ring = SceneObject.concept(NovelConcept.RING, Size.SMALL, Position.CENTER);
         assertEquals("a small <ring> in the center, on a black background", Scene.of(Background.BLACK, ring).caption());
-        assertEquals("large <checker>", SceneObject.concept(NovelConcept.CHECKER, Size.LARGE, Position.LEFT).nounPhrase());
+        assertEquals("large <diamond>", SceneObject.concept(NovelConcept.DIAMOND, Size.LARGE, Position.LEFT).nounPhrase());
         assertEquals(Outline.STAR, thing.outline());
         assertEquals(Outline.RING, ring.outline());
         assertEquals(Outline.TRIANGLE, SMALL_YELLOW_TRIANGLE_RIGHT.outline());

@@ -118,12 +118,12 @@ class ToyVocabularyTest {
     void placeholderTokensAddedAtRunTimeWork() throws IOException {
         CLIPTokenizer t = CLIPTokenizer.fromFolder(dir);
         int ring = t.addToken("<ring>");
-        int checker = t.addToken("<checker>");
+        int diamond = t.addToken("<diamond>");
         assertEquals(t.vocabSize(), ring);
-        assertEquals(t.vocabSize() + 1, checker);
-        int[] ids = t.encode("a large <ring> on the left and a small <checker> on the right, on a black background");
+        assertEquals(t.vocabSize() + 1, diamond);
+        int[] ids = t.encode("a large <ring> on the left and a small <diamond> on the right, on a black background");
         int[] expected = {t.bosId(), id(t, "a"), id(t, "large"), ring, id(t, "on"), id(t, "the"), id(t, "left"),
-            id(t, "and"), id(t, "a"), id(t, "small"), checker, id(t, "on"), id(t, "the"), id(t, "right"), id(t, ","),
+            id(t, "and"), id(t, "a"), id(t, "small"), diamond, id(t, "on"), id(t, "the"), id(t, "right"), id(t, ","),
             id(t, "on"), id(t, "a"), id(t, "black"), id(t, "background"), t.eosId()};
         assertArrayEquals(expected, Arrays.copyOf(ids, expected.length));
         assertEquals(t.eosId(), ids[76]);

@@ -55,10 +55,10 @@ class ToyWorldTest {
         assertEquals(rgb(240, 240, 240), ToyWorld.Background.WHITE.rgb());
         assertEquals("black", ToyWorld.Background.BLACK.word());
         assertEquals(rgb(20, 20, 20), ToyWorld.Background.BLACK.rgb());
-        assertEquals(rgb(0, 190, 200), NovelConcept.RING.rgbA());
-        assertEquals(rgb(200, 0, 170), NovelConcept.RING.rgbB());
-        assertEquals(rgb(250, 140, 0), NovelConcept.CHECKER.rgbA());
-        assertEquals(rgb(0, 110, 110), NovelConcept.CHECKER.rgbB());
+        assertEquals(ToyWorld.Color.BLUE.rgb(), NovelConcept.RING.rgbA());
+        assertEquals(ToyWorld.Color.YELLOW.rgb(), NovelConcept.RING.rgbB());
+        assertEquals(ToyWorld.Color.GREEN.rgb(), NovelConcept.DIAMOND.rgbA());
+        assertEquals(ToyWorld.Color.RED.rgb(), NovelConcept.DIAMOND.rgbB());
     }
 
     @Test

@@ -1,0 +1,138 @@
+package dev.perfusion.toy;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Recognises a novel concept in {@link ToyChecker}'s pixel classes by its layout. A concept is drawn in two grammar
+ * colours ({@link NovelConcept}), so pixel by pixel it reads as grammar colours A and B, plus, where the halves meet,
+ * blends that fit the concept's two-colour class. Its candidate pixels (A, B or blend) are grouped into objects:
+ * pixels at most {@value #GAP} pixels apart (Chebyshev distance) belong together, because after a VAE the seam
+ * between the halves can fade toward the background and cut a ring into two arcs; groups wider than one object are
+ * split in x as {@link ToyChecker} splits touching objects, and specks dropped.
+ *
+ * <p>A group is the concept when its pixels are where the concept's pattern puts them: with (u, v) a pixel's offset
+ * from the group's centroid and r half its larger bounding-box side, a pixel <i>matches</i> when it has colour A
+ * where {@link ToyWorld.Pattern#isColorA} says A, colour B where it says B, or the blend class anywhere. At least
+ * {@link #MIN_SHARE} of the group's pixels must match; its pixels are then relabelled as the concept. So a two-tone
+ * ring is the concept, while a plain blue ring (half its pixels match) or one with its halves swapped (none) is not.
+ */
+final class ConceptLayout {
+    /** Share of a group's pixels that must match the concept's layout. */
+    static final double MIN_SHARE = 0.75;
+    /** Candidate pixels at most this far apart (in x and in y) are one group. */
+    static final int GAP = 2;
+
+    private ConceptLayout() {
+    }
+
+    /**
+     * Relabels every group of candidate pixels laid out as one of {@code concepts} (concepts in declaration order;
+     * a pixel taken by one is not a candidate of the next) and returns those groups.
+     *
+     * @param labels   pixel classes as {@link ToyChecker} numbers them: -1 background, grammar colours by ordinal,
+     *                 then {@code named + concept ordinal}; changed in place
+     * @param concepts the concepts to look for
+     * @param named    the number of grammar colour classes
+     * @return the recognised groups, each its pixel indices ascending, all now labelled with the concept's class
+     */
+    static List<int[]> relabel(int[] labels, Set<NovelConcept> concepts, int named) {
+        List<int[]> found = new ArrayList<>();
+        for (NovelConcept c : concepts) {
+            int a = c.colorA().ordinal();
+            int b = c.colorB().ordinal();
+            int k = named + c.ordinal();
+            boolean[] candidate = new boolean[labels.length];
+            for (int p = 0; p < labels.length; p++) {
+                candidate[p] = labels[p] == a || labels[p] == b || labels[p] == k;
+            }
+            for (int[] group : groups(candidate)) {
+                if (share(labels, group, c, named) >= MIN_SHARE) {
+                    for (int p : group) {
+                        labels[p] = k;
+                    }
+                    found.add(group);
+                }
+            }
+        }
+        return found;
+    }
+
+    /** The share of the group's pixels that match the concept's layout (see the class comment). */
+    static double share(int[] labels, int[] group, NovelConcept concept, int named) {
+        int n = ToyWorld.SIZE;
+        double cx = 0;
+        double cy = 0;
+        int minX = n, maxX = -1, minY = n, maxY = -1;
+        for (int p : group) {
+            int x = p % n;
+            int y = p / n;
+            cx += x + 0.5;
+            cy += y + 0.5;
+            minX = Math.min(minX, x);
+            maxX = Math.max(maxX, x);
+            minY = Math.min(minY, y);
+            maxY = Math.max(maxY, y);
+        }
+        cx /= group.length;
+        cy /= group.length;
+        double r = Math.max(maxX - minX + 1, maxY - minY + 1) / 2.0;
+        int a = concept.colorA().ordinal();
+        int b = concept.colorB().ordinal();
+        int k = named + concept.ordinal();
+        int matches = 0;
+        for (int p : group) {
+            int label = labels[p];
+            if (label == k) {
+                matches++;
+            } else if (label == a || label == b) {
+                boolean wantA = concept.pattern().isColorA(p % n + 0.5 - cx, p / n + 0.5 - cy, r);
+                if (wantA == (label == a)) {
+                    matches++;
+                }
+            }
+        }
+        return matches / (double) group.length;
+    }
+
+    /** Groups of candidate pixels within {@link #GAP} of each other, wide ones split, specks dropped. */
+    private static List<int[]> groups(boolean[] candidate) {
+        int n = ToyWorld.SIZE;
+        boolean[] seen = new boolean[candidate.length];
+        int[] stack = new int[candidate.length];
+        int[] buf = new int[candidate.length];
+        List<int[]> out = new ArrayList<>();
+        for (int start = 0; start < candidate.length; start++) {
+            if (seen[start] || !candidate[start]) {
+                continue;
+            }
+            int size = 0;
+            int top = 0;
+            stack[top++] = start;
+            seen[start] = true;
+            while (top > 0) {
+                int p = stack[--top];
+                buf[size++] = p;
+                int x = p % n;
+                int y = p / n;
+                for (int qy = Math.max(0, y - GAP); qy <= Math.min(n - 1, y + GAP); qy++) {
+                    for (int qx = Math.max(0, x - GAP); qx <= Math.min(n - 1, x + GAP); qx++) {
+                        int q = qy * n + qx;
+                        if (candidate[q] && !seen[q]) {
+                            seen[q] = true;
+                            stack[top++] = q;
+                        }
+                    }
+                }
+            }
+            if (size >= ToyChecker.MIN_AREA) {
+                int[] group = Arrays.copyOf(buf, size);
+                Arrays.sort(group);
+                ToyChecker.split(group, out);
+            }
+        }
+        return out;
+    }
+}

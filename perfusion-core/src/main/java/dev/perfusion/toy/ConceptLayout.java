@@ -1,7 +1,6 @@
 package dev.perfusion.toy;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -44,11 +43,11 @@ final class ConceptLayout {
             int a = c.colorA().ordinal();
             int b = c.colorB().ordinal();
             int k = named + c.ordinal();
-            boolean[] candidate = new boolean[labels.length];
+            int[] candidate = new int[labels.length]; // 0 for a pixel of the concept's colours, -1 otherwise
             for (int p = 0; p < labels.length; p++) {
-                candidate[p] = labels[p] == a || labels[p] == b || labels[p] == k;
+                candidate[p] = labels[p] == a || labels[p] == b || labels[p] == k ? 0 : -1;
             }
-            for (int[] group : groups(candidate)) {
+            for (int[] group : ToyChecker.components(candidate, GAP)) {
                 if (share(labels, group, c, named) >= MIN_SHARE) {
                     for (int p : group) {
                         labels[p] = k;
@@ -95,44 +94,5 @@ final class ConceptLayout {
             }
         }
         return matches / (double) group.length;
-    }
-
-    /** Groups of candidate pixels within {@link #GAP} of each other, wide ones split, specks dropped. */
-    private static List<int[]> groups(boolean[] candidate) {
-        int n = ToyWorld.SIZE;
-        boolean[] seen = new boolean[candidate.length];
-        int[] stack = new int[candidate.length];
-        int[] buf = new int[candidate.length];
-        List<int[]> out = new ArrayList<>();
-        for (int start = 0; start < candidate.length; start++) {
-            if (seen[start] || !candidate[start]) {
-                continue;
-            }
-            int size = 0;
-            int top = 0;
-            stack[top++] = start;
-            seen[start] = true;
-            while (top > 0) {
-                int p = stack[--top];
-                buf[size++] = p;
-                int x = p % n;
-                int y = p / n;
-                for (int qy = Math.max(0, y - GAP); qy <= Math.min(n - 1, y + GAP); qy++) {
-                    for (int qx = Math.max(0, x - GAP); qx <= Math.min(n - 1, x + GAP); qx++) {
-                        int q = qy * n + qx;
-                        if (candidate[q] && !seen[q]) {
-                            seen[q] = true;
-                            stack[top++] = q;
-                        }
-                    }
-                }
-            }
-            if (size >= ToyChecker.MIN_AREA) {
-                int[] group = Arrays.copyOf(buf, size);
-                Arrays.sort(group);
-                ToyChecker.split(group, out);
-            }
-        }
-        return out;
     }
 }

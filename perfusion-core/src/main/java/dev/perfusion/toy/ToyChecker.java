@@ -29,8 +29,9 @@ import java.util.Set;
  *       coverage is at least {@value #COVERAGE_THRESHOLD}; otherwise background. Backgrounds are achromatic and
  *       every class colour saturated, so pixels near the background have coverage near 0 whatever their hue.</li>
  *   <li><b>Concepts.</b> A concept is drawn in two grammar colours, so its halves first read as those colours; a
- *       foreground component whose pixels lie where the concept's pattern puts its two colours is relabelled as
- *       the concept ({@link ConceptLayout}).</li>
+ *       group of pixels of its two colours and their blends (gaps up to {@value ConceptLayout#GAP} px bridged) that
+ *       lie where the concept's pattern puts each colour is relabelled as the concept, one object
+ *       ({@link ConceptLayout}).</li>
  *   <li><b>Objects.</b> 4-connected regions of one class; regions under {@value #MIN_AREA} pixels are specks and
  *       dropped. A region at least {@value #SPLIT_WIDTH} pixels wide is wider than any grammar object (at most 14)
  *       and so two touching objects of one colour (two large circles or triangles whose jitter brings them together
@@ -423,16 +424,33 @@ public final class ToyChecker {
      * wide regions split. Each region is its pixel indices, ascending.
      */
     private static List<int[]> regions(int[] labels, boolean anyClass) {
-        int n = labels.length;
+        if (!anyClass) {
+            return components(labels, 0);
+        }
+        int[] object = new int[labels.length];
+        for (int p = 0; p < labels.length; p++) {
+            object[p] = labels[p] >= 0 ? 0 : -1;
+        }
+        return components(object, 0);
+    }
+
+    /**
+     * Connected sets of pixels of equal non-negative key: joined through their 4 neighbours when {@code reach} is 0,
+     * else through every pixel at most {@code reach} away in x and in y (bridging gaps). Specks (under
+     * {@value #MIN_AREA} pixels) are dropped and sets too wide for one object split ({@link #split}); each set is its
+     * pixel indices, ascending.
+     */
+    static List<int[]> components(int[] key, int reach) {
+        int n = key.length;
         boolean[] seen = new boolean[n];
         int[] stack = new int[n];
         int[] buf = new int[n];
         List<int[]> out = new ArrayList<>();
         for (int start = 0; start < n; start++) {
-            if (seen[start] || labels[start] < 0) {
+            if (seen[start] || key[start] < 0) {
                 continue;
             }
-            int k = labels[start];
+            int k = key[start];
             int size = 0;
             int top = 0;
             stack[top++] = start;
@@ -442,10 +460,18 @@ public final class ToyChecker {
                 buf[size++] = p;
                 int x = p % N;
                 int y = p / N;
-                if (x > 0) top = push(p - 1, k, anyClass, labels, seen, stack, top);
-                if (x < N - 1) top = push(p + 1, k, anyClass, labels, seen, stack, top);
-                if (y > 0) top = push(p - N, k, anyClass, labels, seen, stack, top);
-                if (y < N - 1) top = push(p + N, k, anyClass, labels, seen, stack, top);
+                if (reach == 0) {
+                    if (x > 0) top = push(p - 1, k, key, seen, stack, top);
+                    if (x < N - 1) top = push(p + 1, k, key, seen, stack, top);
+                    if (y > 0) top = push(p - N, k, key, seen, stack, top);
+                    if (y < N - 1) top = push(p + N, k, key, seen, stack, top);
+                } else {
+                    for (int qy = Math.max(0, y - reach); qy <= Math.min(N - 1, y + reach); qy++) {
+                        for (int qx = Math.max(0, x - reach); qx <= Math.min(N - 1, x + reach); qx++) {
+                            top = push(qy * N + qx, k, key, seen, stack, top);
+                        }
+                    }
+                }
             }
             if (size >= MIN_AREA) {
                 int[] region = Arrays.copyOf(buf, size);
@@ -456,8 +482,8 @@ public final class ToyChecker {
         return out;
     }
 
-    private static int push(int q, int k, boolean anyClass, int[] labels, boolean[] seen, int[] stack, int top) {
-        if (!seen[q] && labels[q] >= 0 && (anyClass || labels[q] == k)) {
+    private static int push(int q, int k, int[] key, boolean[] seen, int[] stack, int top) {
+        if (!seen[q] && key[q] == k) {
             seen[q] = true;
             stack[top++] = q;
         }
@@ -465,7 +491,7 @@ public final class ToyChecker {
     }
 
     /** Adds the region, or its two halves by 2-means in x when it is too wide for one object (recursively). */
-    static void split(int[] region, List<int[]> out) {
+    private static void split(int[] region, List<int[]> out) {
         int minX = N;
         int maxX = -1;
         for (int p : region) {

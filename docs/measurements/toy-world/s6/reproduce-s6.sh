@@ -28,3 +28,4 @@ java -cp $J $S/EvalCeil.java $V > $S/eval-ceiling.txt  # the evaluation's prompt
 ./perfusion eval --model $V5 --out eval-v5
 ./perfusion eval --model y4 --out eval-y4
 ./perfusion eval --out eval-v6
+./perfusion eval --seed 1 --out eval-v6-seed1

@@ -21,7 +21,7 @@ public class EvalCeil {
             for (Scene s : ToyEvaluation.compositionPrompts(NovelConcept.RING, NovelConcept.DIAMOND)) {
                 int[] r = rec(vae, b, s);
                 boolean ok = ToyImageScore.of(s, r).conceptsPresent(); both += ok ? 1 : 0; n++;
-                if (!ok) System.out.println("  comp miss: " + s.caption());
+                if (!ok) System.out.println("  comp miss: " + ToyChecker.check(s, r));
             }
             System.out.println("composition both present " + both + "/" + n);
         }

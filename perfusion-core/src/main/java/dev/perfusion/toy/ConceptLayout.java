@@ -15,14 +15,20 @@ import java.util.Set;
  * <p>A group is the concept when its pixels are where the concept's pattern puts them: with (u, v) a pixel's offset
  * from the group's centroid and r half its larger bounding-box side, a pixel <i>matches</i> when it has colour A
  * where {@link ToyWorld.Pattern#isColorA} says A, colour B where it says B, or the blend class anywhere. At least
- * {@link #MIN_SHARE} of the group's pixels must match; its pixels are then relabelled as the concept. So a two-tone
- * ring is the concept, while a plain blue ring (half its pixels match) or one with its halves swapped (none) is not.
+ * {@link #MIN_SHARE} of the group's pixels must match, and its bounding box must fit one object ({@link #MAX_SIDE});
+ * its pixels are then relabelled as the concept. So a two-tone ring is the concept, while a plain blue ring (half its
+ * pixels match) or one with its halves swapped (none) is not.
  */
 final class ConceptLayout {
     /** Share of a group's pixels that must match the concept's layout. */
     static final double MIN_SHARE = 0.75;
     /** Candidate pixels at most this far apart (in x and in y) are one group. */
     static final int GAP = 2;
+    /**
+     * A group with a longer bounding-box side (pixels) is not one object: a large concept spans 2r = 14 px, and
+     * patches of its colours strewn over a failed image bridge into groups far larger.
+     */
+    static final int MAX_SIDE = 2 * ToyWorld.Size.LARGE.radius() + 4;
 
     private ConceptLayout() {
     }
@@ -48,7 +54,7 @@ final class ConceptLayout {
                 candidate[p] = labels[p] == a || labels[p] == b || labels[p] == k ? 0 : -1;
             }
             for (int[] group : ToyChecker.components(candidate, GAP)) {
-                if (share(labels, group, c, named) >= MIN_SHARE) {
+                if (fitsOneObject(group) && share(labels, group, c, named) >= MIN_SHARE) {
                     for (int p : group) {
                         labels[p] = k;
                     }
@@ -94,5 +100,18 @@ final class ConceptLayout {
             }
         }
         return matches / (double) group.length;
+    }
+
+    /** Whether the group's bounding box is no longer than {@link #MAX_SIDE} on either side. */
+    private static boolean fitsOneObject(int[] group) {
+        int n = ToyWorld.SIZE;
+        int minX = n, maxX = -1, minY = n, maxY = -1;
+        for (int p : group) {
+            minX = Math.min(minX, p % n);
+            maxX = Math.max(maxX, p % n);
+            minY = Math.min(minY, p / n);
+            maxY = Math.max(maxY, p / n);
+        }
+        return maxX - minX + 1 <= MAX_SIDE && maxY - minY + 1 <= MAX_SIDE;
     }
 }

@@ -9,7 +9,8 @@ import java.util.List;
  *       and size, averaged over the scene's concepts (NaN when it has none);</li>
  *   <li><b>text alignment</b>: the checker on the rest of the prompt, as a count of binary checks passed: per named
  *       object its colour, shape, size and position ({@link ObjectCheck}, 4 checks), the background (1), and per
- *       concept its presence at its prompted position ({@link ToyChecker#conceptPresent}, 1).
+ *       concept its presence (1): {@link ToyChecker#check} matches the concept to an object recognised by its
+ *       layout ({@link ConceptLayout}) at its prompted position and size.
  *       {@link #alignment()} = passed / total; {@link #strict()} = every check passed.</li>
  * </ul>
  *
@@ -39,7 +40,8 @@ public record ToyImageScore(double fidelity, int passed, int total, boolean conc
                     total += 4;
                 }
                 case CONCEPT -> {
-                    boolean here = ToyChecker.conceptPresent(image, o.concept(), o.position());
+                    // the checker's own object at the prompted position is the concept, at the prompted size
+                    boolean here = check.objects().get(i).allCorrect();
                     present &= here;
                     passed += here ? 1 : 0;
                     total += 1;

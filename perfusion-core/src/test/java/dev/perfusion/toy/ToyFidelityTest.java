@@ -98,6 +98,30 @@ class ToyFidelityTest {
     }
 
     @Test
+    void patchesOfAConceptsColoursStrewnOverTheImageAreNotTheConcept() {
+        // what a failed composition looks like: blue and yellow blobs everywhere; <ring> is not present in any
+        Scene s = Scene.of(ToyWorld.Background.WHITE, SceneObject.concept(NovelConcept.RING, L, ToyWorld.Position.LEFT),
+                SceneObject.concept(NovelConcept.DIAMOND, L, ToyWorld.Position.RIGHT));
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+        for (int trial = 0; trial < 200; trial++) {
+            int[] img = new int[32 * 32];
+            for (int cy = 0; cy < 8; cy++) {
+                for (int cx = 0; cx < 8; cx++) {
+                    double u = rnd.nextDouble();
+                    int c = u < 0.3 ? ToyWorld.Color.BLUE.rgb() : u < 0.6 ? ToyWorld.Color.YELLOW.rgb()
+                            : ToyWorld.Background.WHITE.rgb();
+                    for (int y = 4 * cy; y < 4 * cy + 4; y++) {
+                        for (int x = 4 * cx; x < 4 * cx + 4; x++) {
+                            img[y * 32 + x] = c;
+                        }
+                    }
+                }
+            }
+            assertFalse(ToyImageScore.of(s, img).conceptsPresent(), "trial " + trial);
+        }
+    }
+
+    @Test
     void captionsParseBack() {
         for (long seed = 0; seed < 300; seed++) {
             Scene s = ToyDataset.namedScene(seed, 1 + (int) (seed % 2));

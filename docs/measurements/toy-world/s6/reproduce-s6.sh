@@ -24,8 +24,12 @@ java -cp $J $S/Lat.java $V      > $S/latents.txt       # their latent at the squ
 java -cp $J $S/Cands.java $V    > $S/candidates.md     # candidate looks: the VAE's reconstruction beside plain stand-ins
 java -cp $J $S/EvalCeil.java $V > $S/eval-ceiling.txt  # the evaluation's prompts rendered exactly, through the VAE
 
-# the evaluation with the redesigned concepts on v5, y4 and v6 (JavaCPP's off-heap cap kept, as ./perfusion does)
-./perfusion eval --model $V5 --out eval-v5
-./perfusion eval --model y4 --out eval-y4
-./perfusion eval --out eval-v6
-./perfusion eval --seed 1 --out eval-v6-seed1
+# the evaluation on v6 (JavaCPP's off-heap cap kept, as ./perfusion does) and the main command
+./perfusion eval --out eval-v6-final
+./perfusion demo
+# the earlier runs, made with the first presence rule (commit 4060796's code: before ToyImageScore used the
+# checker's matched object); their composition grids re-checked with the final rule
+#   ./perfusion eval --model $V5 --out eval-v5;  ./perfusion eval --model y4 --out eval-y4
+#   ./perfusion eval --out eval-v6;  ./perfusion eval --seed 1 --out eval-v6-seed1
+#   ./perfusion eval --train-steps 300 --out eval-v6-300
+java -cp $J $S/Rescore.java $S/eval-v5 $S/eval-y4 $S/eval-v6 $S/eval-v6-seed1 $S/eval-v6-300 > $S/rescore-composition.txt

@@ -69,7 +69,7 @@ public final class ToyGateCommand implements Callable<Integer> {
                     + "%nThe same scenes rendered, encoded and decoded by the model's VAE alone (no denoiser can score"
                     + " above this on this VAE):%n%n%s"
                     + "%nThe novel concepts rendered, encoded and decoded by the same VAE, scored by Perfusion's fidelity"
-                    + " measure, beside flat stand-ins without the concept's pattern:%n%n%s"
+                    + " measure, beside plain stand-ins in one of its colours through the same VAE:%n%n%s"
                     + "%nWhich words the denoiser reads: change of its training loss on %d one-object scenes when one word of"
                     + " the caption is swapped for a wrong one (0 %%: the word is ignored):%n%n%s",
                     dir.getFileName(), steps, guidance, seed, r.markdown(), ceiling.markdown(), conceptReconstruction,

@@ -70,20 +70,13 @@ final class ConceptLayout {
         int n = ToyWorld.SIZE;
         double cx = 0;
         double cy = 0;
-        int minX = n, maxX = -1, minY = n, maxY = -1;
         for (int p : group) {
-            int x = p % n;
-            int y = p / n;
-            cx += x + 0.5;
-            cy += y + 0.5;
-            minX = Math.min(minX, x);
-            maxX = Math.max(maxX, x);
-            minY = Math.min(minY, y);
-            maxY = Math.max(maxY, y);
+            cx += p % n + 0.5;
+            cy += p / n + 0.5;
         }
         cx /= group.length;
         cy /= group.length;
-        double r = Math.max(maxX - minX + 1, maxY - minY + 1) / 2.0;
+        double r = longerSide(group) / 2.0;
         int a = concept.colorA().ordinal();
         int b = concept.colorB().ordinal();
         int k = named + concept.ordinal();
@@ -104,6 +97,11 @@ final class ConceptLayout {
 
     /** Whether the group's bounding box is no longer than {@link #MAX_SIDE} on either side. */
     private static boolean fitsOneObject(int[] group) {
+        return longerSide(group) <= MAX_SIDE;
+    }
+
+    /** The longer side of the group's bounding box, in pixels. */
+    private static int longerSide(int[] group) {
         int n = ToyWorld.SIZE;
         int minX = n, maxX = -1, minY = n, maxY = -1;
         for (int p : group) {
@@ -112,6 +110,6 @@ final class ConceptLayout {
             minY = Math.min(minY, p / n);
             maxY = Math.max(maxY, p / n);
         }
-        return maxX - minX + 1 <= MAX_SIDE && maxY - minY + 1 <= MAX_SIDE;
+        return Math.max(maxX - minX + 1, maxY - minY + 1);
     }
 }

@@ -222,7 +222,11 @@ public final class ToyChecker {
         return best;
     }
 
-    /** Whether the concept is present at the position: it makes up at least half an object there. */
+    /**
+     * Whether the concept is present at the position by its layout alone: it makes up at least half an object there.
+     * Looser than the evaluation's test ({@link ToyImageScore}: {@link #check}'s object at the position is the concept
+     * at its prompted size), which also rejects the odd blob of the concept's colours in a failed image.
+     */
     public static boolean conceptPresent(int[] image, NovelConcept concept, ToyWorld.Position position) {
         return conceptShare(image, concept, position) >= 0.5;
     }

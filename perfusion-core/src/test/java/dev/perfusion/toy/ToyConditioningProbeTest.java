@@ -68,8 +68,8 @@ class ToyConditioningProbeTest {
                 // the true-caption loss is one number per timestep, whichever attribute is swapped
                 assertEquals(r.get(s.timestep() == 300 ? 0 : 1).trueLoss(), s.trueLoss(), 0.0, s.toString());
             }
-            // the shipped model draws the prompted colour far more often than chance (gate: 90 %), so a wrong
-            // colour word must cost it: toy-gate measured +748 % at t = 300 (64 scenes) on the shipped v5
+            // the shipped model draws the prompted colour far more often than chance (gate: 98 %), so a wrong
+            // colour word must cost it: toy-gate measured +1155 % at t = 300 (64 scenes) on the shipped v6
             ToyConditioningProbe.Sensitivity colour = r.get(0);
             assertEquals(ToyConditioningProbe.Attribute.COLOUR, colour.attribute());
             assertTrue(colour.relativeChange() > 0.10, "colour swap at t=300: " + colour);
